@@ -108,3 +108,13 @@ class ModelInfo:
     license: str = ""
     source: str = ""
     is_default: bool = False
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """One answer of a translation stream: the translation of item `id`, or why it failed."""
+
+    id: str
+    translation: Translation | None = None
+    error: str | None = None
+    code: str | None = None

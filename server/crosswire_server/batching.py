@@ -1,0 +1,187 @@
+"""Cross-request batching: one scheduler per model feeds CTranslate2 token-budgeted batches.
+
+Sentences from every concurrent request queue up together; a worker gathers
+them for a short window, groups them by decoding options, orders them by
+length and hands them to `translate_batch` in a thread, so the event loop never
+blocks. Up to `inter_threads` batches run at once (one per translator replica).
+Sentences of a cancelled request are dropped before they reach the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import ctranslate2
+
+from crosswire_server.errors import Overloaded
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Decoding settings; sentences are batched together only when these are equal."""
+
+    beam_size: int = 2
+    num_hypotheses: int = 1
+    return_scores: bool = False
+    max_decoding_length: int = 256
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Hypotheses for one source sentence, best first, as target pieces."""
+
+    hypotheses: list[list[str]]
+    scores: list[float] | None
+
+
+@dataclass
+class _Item:
+    tokens: list[str]
+    options: DecodeOptions
+    future: asyncio.Future
+
+
+class BatchScheduler:
+    """Gathers sentences from concurrent requests into batches for one translator."""
+
+    def __init__(
+        self,
+        translator: ctranslate2.Translator,
+        *,
+        batch_tokens: int = 2048,
+        window_s: float = 0.002,
+        max_queued: int = 20000,
+        max_input_tokens: int = 256,
+        parallel_batches: int = 1,
+    ) -> None:
+        self._translator = translator
+        self._batch_tokens = batch_tokens
+        self._window_s = window_s
+        self._max_queued = max_queued
+        self._max_input_tokens = max_input_tokens
+        self._queue: collections.deque[_Item] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(parallel_batches)
+        self._executor = ThreadPoolExecutor(parallel_batches, thread_name_prefix="ct2-batch")
+        self._running: set[asyncio.Task] = set()
+        self._worker: asyncio.Task | None = None
+        self.batches = 0
+        self.sentences = 0
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    async def translate(self, token_lists: list[list[str]], options: DecodeOptions) -> list[Decoded]:
+        """Queue sentences (as source pieces) and wait for their hypotheses, in order.
+
+        Raises Overloaded when the queue cannot take them all; nothing is queued then.
+        """
+        if not token_lists:
+            return []
+        if len(self._queue) + len(token_lists) > self._max_queued:
+            raise Overloaded(
+                f"translation queue is full ({len(self._queue)} sentences queued, "
+                f"limit max_queued_sentences={self._max_queued}); retry later"
+            )
+        loop = asyncio.get_running_loop()
+        if self._worker is None:
+            self._worker = loop.create_task(self._run(), name="crosswire-batch-scheduler")
+        items = [_Item(tokens, options, loop.create_future()) for tokens in token_lists]
+        self._queue.extend(items)
+        self._wakeup.set()
+        try:
+            return list(await asyncio.gather(*(item.future for item in items)))
+        except BaseException:
+            for item in items:
+                item.future.cancel()
+            raise
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            await asyncio.sleep(self._window_s)
+            await self._slots.acquire()
+            batch = self._take_batch()
+            if not self._queue:
+                self._wakeup.clear()
+            if not batch:
+                self._slots.release()
+                continue
+            task = asyncio.get_running_loop().create_task(self._translate(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    def _take_batch(self) -> list[_Item]:
+        """Take the live sentences sharing the oldest one's options, up to a few batches' worth."""
+        while self._queue and self._queue[0].future.done():
+            self._queue.popleft()
+        if not self._queue:
+            return []
+        options = self._queue[0].options
+        budget = self._batch_tokens * 4
+        taken: list[_Item] = []
+        kept: collections.deque[_Item] = collections.deque()
+        while self._queue:
+            item = self._queue.popleft()
+            if item.future.done():
+                continue
+            if item.options == options and budget > 0:
+                taken.append(item)
+                budget -= len(item.tokens)
+            else:
+                kept.append(item)
+        self._queue = kept
+        return taken
+
+    async def _translate(self, batch: list[_Item]) -> None:
+        try:
+            batch.sort(key=lambda item: len(item.tokens))
+            options = batch[0].options
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(
+                self._executor, self._translate_sync, [item.tokens for item in batch], options
+            )
+            self.batches += 1
+            self.sentences += len(batch)
+            for item, result in zip(batch, results):
+                if not item.future.done():
+                    item.future.set_result(result)
+        except Exception as exc:
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+        finally:
+            self._slots.release()
+
+    def _translate_sync(self, token_lists: list[list[str]], options: DecodeOptions) -> list[Decoded]:
+        results = self._translator.translate_batch(
+            token_lists,
+            max_batch_size=self._batch_tokens,
+            batch_type="tokens",
+            beam_size=options.beam_size,
+            num_hypotheses=options.num_hypotheses,
+            return_scores=options.return_scores,
+            max_decoding_length=options.max_decoding_length,
+            max_input_length=self._max_input_tokens + 1,
+        )
+        return [
+            Decoded(r.hypotheses, list(r.scores) if options.return_scores else None) for r in results
+        ]
+
+    async def close(self) -> None:
+        """Stop the worker after in-flight batches finish; fail what is still queued."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        while self._queue:
+            item = self._queue.popleft()
+            if not item.future.done():
+                item.future.set_exception(Overloaded("server is shutting down"))
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,23 @@
+"""Errors of the core, each meaning one kind of failure the gRPC layer maps to a status."""
+
+from __future__ import annotations
+
+
+class CrosswireError(Exception):
+    """Base of the core's expected failures; the message is shown to the caller."""
+
+
+class InvalidInput(CrosswireError):
+    """The request is malformed or over a limit (INVALID_ARGUMENT)."""
+
+
+class UnsupportedPair(InvalidInput):
+    """No installed model translates the requested language pair (INVALID_ARGUMENT)."""
+
+
+class Overloaded(CrosswireError):
+    """A bounded queue is full; the caller should retry later (RESOURCE_EXHAUSTED)."""
+
+
+class NotReady(CrosswireError):
+    """The server is still loading or has no model (UNAVAILABLE)."""
