@@ -1,0 +1,297 @@
+"""Python clients for a Crosswire server: `Client` (blocking) and `AsyncClient` (asyncio).
+
+Both return the typed results of `crosswire.types`, put a deadline on every
+call, retry with backoff on UNAVAILABLE only (through gRPC's own retry policy)
+and raise `CrosswireError` carrying the status code on failure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from crosswire.convert import (
+    document_from_pb,
+    model_from_pb,
+    role_to_pb,
+    translation_from_pb,
+)
+from crosswire.types import Document, ModelInfo, Role, StreamResult, Translation
+from crosswire.v1 import segmentation_pb2 as seg_pb
+from crosswire.v1 import segmentation_pb2_grpc as seg_grpc
+from crosswire.v1 import translation_pb2 as tr_pb
+from crosswire.v1 import translation_pb2_grpc as tr_grpc
+
+DEFAULT_ADDRESS = "localhost:50051"
+DEFAULT_TIMEOUT_S = 60.0
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class CrosswireError(Exception):
+    """A failed call: `code` is the gRPC status code, `details` the server's message."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+    @classmethod
+    def from_rpc(cls, error: grpc.RpcError) -> CrosswireError:
+        return cls(error.code(), error.details() or "")
+
+
+def _service_config(attempts: int) -> str:
+    """gRPC retry policy: UNAVAILABLE only, exponential backoff."""
+    retry = {
+        "maxAttempts": max(2, min(attempts, 5)),
+        "initialBackoff": "0.2s",
+        "maxBackoff": "3s",
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    services = ["crosswire.v1.TranslationService", "crosswire.v1.SegmentationService",
+                "crosswire.v1.AlignmentService", "grpc.health.v1.Health"]
+    return json.dumps({"methodConfig": [{"name": [{"service": s} for s in services], "retryPolicy": retry}]})
+
+
+def _channel_args(attempts: int) -> list[tuple[str, Any]]:
+    return [
+        ("grpc.enable_retries", 1 if attempts > 1 else 0),
+        ("grpc.service_config", _service_config(attempts)),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ]
+
+
+def _credentials(tls: bool, root_certificates: bytes | None) -> grpc.ChannelCredentials | None:
+    if not tls and root_certificates is None:
+        return None
+    return grpc.ssl_channel_credentials(root_certificates=root_certificates)
+
+
+def translate_request(
+    texts: Sequence[str],
+    source: str | None = None,
+    target: str = "en",
+    model: str | None = None,
+    beam_size: int | None = None,
+    num_hypotheses: int = 1,
+    return_scores: bool = False,
+    max_decoding_length: int | None = None,
+    presegmented: bool = False,
+    roles: Iterable[Role] | None = None,
+    translate_duplicates: bool = False,
+) -> tr_pb.TranslateRequest:
+    """Build a TranslateRequest; None means "the server's default"."""
+    return tr_pb.TranslateRequest(
+        texts=list(texts),
+        source_language=source or "",
+        target_language=target or "",
+        model=model or "",
+        options=_options(beam_size, num_hypotheses, return_scores, max_decoding_length),
+        presegmented=presegmented,
+        roles=[role_to_pb(Role(r)) for r in roles or ()],
+        translate_duplicates=translate_duplicates,
+    )
+
+
+def _options(beam_size: int | None, num_hypotheses: int, return_scores: bool,
+             max_decoding_length: int | None) -> tr_pb.TranslationOptions:
+    return tr_pb.TranslationOptions(
+        beam_size=beam_size or 0,
+        num_hypotheses=num_hypotheses or 0,
+        return_scores=return_scores,
+        max_decoding_length=max_decoding_length or 0,
+    )
+
+
+def stream_requests(items: Iterable[str | tuple[str, str]], **settings: Any) -> Iterator[tr_pb.TranslateStreamRequest]:
+    """Stream messages for texts or (id, text) pairs; plain texts get their position as id."""
+    for position, item in enumerate(items):
+        yield _stream_request(position, item, settings)
+
+
+async def astream_requests(items: Iterable | AsyncIterable, **settings: Any) -> AsyncIterator[tr_pb.TranslateStreamRequest]:
+    """The asynchronous twin of stream_requests, accepting sync or async iterables."""
+    if isinstance(items, AsyncIterable):
+        position = 0
+        async for item in items:
+            yield _stream_request(position, item, settings)
+            position += 1
+    else:
+        for message in stream_requests(items, **settings):
+            yield message
+
+
+def _stream_request(position: int, item: str | tuple[str, str], settings: dict[str, Any]) -> tr_pb.TranslateStreamRequest:
+    item_id, text = (str(position), item) if isinstance(item, str) else item
+    return tr_pb.TranslateStreamRequest(
+        id=item_id,
+        text=text,
+        source_language=settings.get("source") or "",
+        target_language=settings.get("target") or "",
+        model=settings.get("model") or "",
+        options=_options(settings.get("beam_size"), settings.get("num_hypotheses", 1),
+                         settings.get("return_scores", False), settings.get("max_decoding_length")),
+        presegmented=settings.get("presegmented", False),
+    )
+
+
+_STATUS_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def stream_result(message: tr_pb.TranslateStreamResponse) -> StreamResult:
+    """A stream response as a StreamResult (error code by name, e.g. "INVALID_ARGUMENT")."""
+    if message.HasField("error"):
+        code = _STATUS_BY_NUMBER.get(message.error.code, grpc.StatusCode.UNKNOWN)
+        return StreamResult(message.id, None, message.error.message, code.name)
+    return StreamResult(message.id, translation_from_pb(message.result))
+
+
+_HEALTH = {v: k for k, v in health_pb2.HealthCheckResponse.ServingStatus.items()}
+
+
+class Client:
+    """Blocking client. Use as a context manager, or call close()."""
+
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        retries: int = 4,
+    ) -> None:
+        credentials = _credentials(tls, root_certificates)
+        options = _channel_args(retries + 1)
+        self._channel = (grpc.secure_channel(address, credentials, options) if credentials
+                         else grpc.insecure_channel(address, options))
+        self.timeout = timeout
+        self._translation = tr_grpc.TranslationServiceStub(self._channel)
+        self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
+        try:
+            return method(request, timeout=timeout or self.timeout)
+        except grpc.RpcError as error:
+            raise CrosswireError.from_rpc(error) from None
+
+    def translate(self, texts: Sequence[str], *, timeout: float | None = None, **settings: Any) -> list[Translation]:
+        """Translate texts; keyword settings as in `translate_request` (source, target, beam_size, …)."""
+        if isinstance(texts, str):
+            raise TypeError("translate() takes a sequence of texts; wrap a single text in a list")
+        response = self._call(self._translation.Translate, translate_request(texts, **settings), timeout)
+        return [translation_from_pb(r) for r in response.results]
+
+    def translate_stream(self, items: Iterable[str | tuple[str, str]], *, timeout: float | None = None,
+                         **settings: Any) -> Iterator[StreamResult]:
+        """Translate a stream of texts or (id, text) pairs; results arrive as soon as each is ready."""
+        responses = self._translation.TranslateStream(stream_requests(items, **settings),
+                                                      timeout=timeout or self.timeout)
+        try:
+            for message in responses:
+                yield stream_result(message)
+        except grpc.RpcError as error:
+            raise CrosswireError.from_rpc(error) from None
+        finally:
+            responses.cancel()
+
+    def models(self, *, timeout: float | None = None) -> list[ModelInfo]:
+        """The models the server has loaded."""
+        response = self._call(self._translation.ListModels, tr_pb.ListModelsRequest(), timeout)
+        return [model_from_pb(m) for m in response.models]
+
+    def segment(self, text: str, language: str | None = None, *, timeout: float | None = None) -> Document:
+        """The server's segmentation of one text."""
+        response = self._call(self._segmentation.Segment,
+                              seg_pb.SegmentRequest(text=text, language=language or ""), timeout)
+        return document_from_pb(response, text)
+
+    def health(self, service: str = "", *, timeout: float | None = None) -> str:
+        """The standard health status: "SERVING", "NOT_SERVING", …"""
+        response = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
+        return _HEALTH[response.status]
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """asyncio client with the same methods as `Client`, as coroutines."""
+
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        retries: int = 4,
+    ) -> None:
+        credentials = _credentials(tls, root_certificates)
+        options = _channel_args(retries + 1)
+        self._channel = (grpc.aio.secure_channel(address, credentials, options) if credentials
+                         else grpc.aio.insecure_channel(address, options))
+        self.timeout = timeout
+        self._translation = tr_grpc.TranslationServiceStub(self._channel)
+        self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    async def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
+        try:
+            return await method(request, timeout=timeout or self.timeout)
+        except grpc.RpcError as error:
+            raise CrosswireError.from_rpc(error) from None
+
+    async def translate(self, texts: Sequence[str], *, timeout: float | None = None, **settings: Any) -> list[Translation]:
+        """Translate texts; keyword settings as in `translate_request`."""
+        if isinstance(texts, str):
+            raise TypeError("translate() takes a sequence of texts; wrap a single text in a list")
+        response = await self._call(self._translation.Translate, translate_request(texts, **settings), timeout)
+        return [translation_from_pb(r) for r in response.results]
+
+    async def translate_stream(self, items: Iterable | AsyncIterable, *, timeout: float | None = None,
+                               **settings: Any) -> AsyncIterator[StreamResult]:
+        """Translate a (possibly async) stream of texts or (id, text) pairs as results become ready."""
+        call = self._translation.TranslateStream(astream_requests(items, **settings), timeout=timeout or self.timeout)
+        try:
+            async for message in call:
+                yield stream_result(message)
+        except grpc.RpcError as error:
+            raise CrosswireError.from_rpc(error) from None
+        finally:
+            call.cancel()
+
+    async def models(self, *, timeout: float | None = None) -> list[ModelInfo]:
+        response = await self._call(self._translation.ListModels, tr_pb.ListModelsRequest(), timeout)
+        return [model_from_pb(m) for m in response.models]
+
+    async def segment(self, text: str, language: str | None = None, *, timeout: float | None = None) -> Document:
+        response = await self._call(self._segmentation.Segment,
+                                    seg_pb.SegmentRequest(text=text, language=language or ""), timeout)
+        return document_from_pb(response, text)
+
+    async def health(self, service: str = "", *, timeout: float | None = None) -> str:
+        response = await self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
+        return _HEALTH[response.status]
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,121 @@
+"""The gRPC server: services, health, reflection, model loading and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from crosswire.v1 import segmentation_pb2, translation_pb2, translation_pb2_grpc
+
+from crosswire_server.config import ServerConfig
+from crosswire_server.rpc.common import Runtime
+from crosswire_server.rpc.translation import TranslationServicer
+from crosswire_server.translation import TranslationEngine
+
+log = logging.getLogger("crosswire.server")
+
+TRANSLATION_SERVICE = translation_pb2.DESCRIPTOR.services_by_name["TranslationService"].full_name
+SEGMENTATION_SERVICE = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
+# Messages above this are refused by the transport itself (RESOURCE_EXHAUSTED); up to
+# it, our own check answers INVALID_ARGUMENT naming max_message_bytes.
+_TRANSPORT_SLACK = 4
+
+
+class CrosswireServer:
+    """An aio gRPC server that loads models in the background and serves once ready."""
+
+    def __init__(self, config: ServerConfig, engine: TranslationEngine | None = None) -> None:
+        self.config = config
+        self.runtime = Runtime(config)
+        self._preloaded = engine
+        transport_limit = max(config.max_message_bytes * _TRANSPORT_SLACK, 64 * 1024 * 1024)
+        self._server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", transport_limit),
+                ("grpc.max_send_message_length", transport_limit),
+            ]
+        )
+        self._health = health.aio.HealthServicer()
+        self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE]
+        translation_pb2_grpc.add_TranslationServiceServicer_to_server(TranslationServicer(self.runtime), self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            [*self._services, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
+        )
+        self.port = 0
+        self._loading: asyncio.Task | None = None
+
+    async def _set_health(self, status: int) -> None:
+        for service in ("", *self._services):
+            await self._health.set(service, status)
+
+    async def start(self) -> int:
+        """Bind and start serving (NOT_SERVING until models are loaded); returns the port."""
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        address = f"{self.config.host}:{self.config.port}"
+        if self.config.tls_cert and self.config.tls_key:
+            credentials = grpc.ssl_server_credentials(
+                [(Path(self.config.tls_key).read_bytes(), Path(self.config.tls_cert).read_bytes())]
+            )
+            self.port = self._server.add_secure_port(address, credentials)
+        else:
+            self.port = self._server.add_insecure_port(address)
+        await self._server.start()
+        log.info("listening", extra={"fields": {"address": f"{self.config.host}:{self.port}",
+                                                "tls": bool(self.config.tls_cert)}})
+        self._loading = asyncio.create_task(self._load())
+        return self.port
+
+    async def _load(self) -> None:
+        try:
+            engine = self._preloaded or await asyncio.to_thread(TranslationEngine.load, self.config)
+        except Exception as exc:
+            log.exception("loading models failed")
+            self.runtime.set_problem(f"loading models failed: {exc}")
+            return
+        if not engine.models():
+            problem = (f"no model installed in {self.config.models_dir}; "
+                       "install one with `crosswire models fetch NAME` or `crosswire models import PATH`")
+            log.warning(problem)
+            self.runtime.set_problem(problem)
+            return
+        self.runtime.set_engine(engine)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"fields": {"models": [m.name for m in engine.models()]}})
+
+    async def wait_until_ready(self) -> None:
+        """Wait for model loading to finish (successfully or not)."""
+        if self._loading is not None:
+            await self._loading
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Go NOT_SERVING, let in-flight requests finish within the grace period, then stop."""
+        await self._health.enter_graceful_shutdown()
+        if self._loading is not None:
+            self._loading.cancel()
+        await self._server.stop(self.config.grace_period_s if grace is None else grace)
+        if self.runtime.ready:
+            await self.runtime.engine.close()
+        log.info("stopped")
+
+    async def wait_for_termination(self) -> None:
+        await self._server.wait_for_termination()
+
+
+async def serve(config: ServerConfig) -> None:
+    """Run a server until SIGTERM or SIGINT, then shut down gracefully."""
+    server = CrosswireServer(config)
+    await server.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("shutting down", extra={"fields": {"grace_period_s": config.grace_period_s}})
+    await server.stop()

@@ -1,0 +1,1 @@
+"""The gRPC layer: servicers that translate between protobuf and the core, nothing more."""

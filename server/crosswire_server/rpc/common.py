@@ -1,0 +1,111 @@
+"""What every servicer shares: the runtime state, error → status mapping and the request log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from crosswire_server.config import ServerConfig
+from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded
+from crosswire_server.translation import TranslationEngine
+
+log = logging.getLogger("crosswire.requests")
+
+_STATUS = [
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (NotReady, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def status_for(error: CrosswireError) -> grpc.StatusCode:
+    """The gRPC status code that a core error stands for."""
+    return next((code for kind, code in _STATUS if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
+
+
+class Runtime:
+    """State the servicers share: the config and, once models are loaded, the engine."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._engine: TranslationEngine | None = None
+        self._problem = "models are still loading; retry shortly"
+
+    @property
+    def engine(self) -> TranslationEngine:
+        """The translation engine; raises NotReady (UNAVAILABLE) while there is none."""
+        if self._engine is None:
+            raise NotReady(self._problem)
+        return self._engine
+
+    @property
+    def ready(self) -> bool:
+        return self._engine is not None
+
+    def set_engine(self, engine: TranslationEngine) -> None:
+        self._engine = engine
+
+    def set_problem(self, problem: str) -> None:
+        self._problem = problem
+
+    def check_size(self, request: Any) -> None:
+        """Reject a request message over max_message_bytes, naming the limit."""
+        size = request.ByteSize()
+        if size > self.config.max_message_bytes:
+            raise InvalidInput(
+                f"request is {size} bytes, over the limit max_message_bytes={self.config.max_message_bytes}"
+            )
+
+
+class RequestRecord:
+    """Facts about one request, written as one log line when it ends."""
+
+    def __init__(self, method: str, context: grpc.aio.ServicerContext) -> None:
+        metadata = dict(context.invocation_metadata() or ())
+        self.fields: dict[str, Any] = {"id": metadata.get("x-request-id") or uuid.uuid4().hex[:16], "method": method}
+        self._started = time.perf_counter()
+
+    def add(self, **fields: Any) -> None:
+        self.fields.update(fields)
+
+    def emit(self, status: grpc.StatusCode, error: str = "") -> None:
+        self.fields["ms"] = round((time.perf_counter() - self._started) * 1000, 1)
+        self.fields["status"] = status.name
+        if error:
+            self.fields["error"] = error
+        level = logging.ERROR if status == grpc.StatusCode.INTERNAL else logging.INFO
+        log.log(level, "request", extra={"fields": self.fields})
+
+
+@contextlib.asynccontextmanager
+async def handling(context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[RequestRecord]:
+    """Run a handler body: map core errors to statuses, never leak a crash, log one line."""
+    record = RequestRecord(method, context)
+    # In trailers, not headers: a call answered without headers stays retryable by the client.
+    trailers = (("x-request-id", record.fields["id"]),)
+    context.set_trailing_metadata(trailers)
+    status, error = grpc.StatusCode.OK, ""
+    try:
+        yield record
+    except CrosswireError as exc:
+        status, error = status_for(exc), str(exc)
+        await context.abort(status, error, trailers)
+    except asyncio.CancelledError:
+        remaining = context.time_remaining()
+        status = grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
+        raise
+    except grpc.aio.AbortError:
+        raise
+    except Exception:
+        status, error = grpc.StatusCode.INTERNAL, "internal error"
+        log.exception("request failed", extra={"fields": record.fields})
+        await context.abort(status, f"internal error (request id {record.fields['id']}); see the server log", trailers)
+    finally:
+        record.emit(status, error)
