@@ -1,0 +1,119 @@
+"""Where a command's work runs: in this process (server side installed) or on a server (--server)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from crosswire.cli import CLIError, require_server_side
+from crosswire.types import Document, Translation
+
+ENGINE_FLAGS = ("models_dir", "device", "compute_type", "inter_threads", "intra_threads")
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """--server and friends, plus the engine flags used in-process (when the server side is installed)."""
+    group = parser.add_argument_group("where to run")
+    group.add_argument("--server", metavar="HOST:PORT", help="use this Crosswire server instead of running in-process")
+    group.add_argument("--timeout", type=float, default=300.0, help="deadline per call to the server, seconds")
+    group.add_argument("--tls", action="store_true", help="connect to the server over TLS")
+    try:
+        from crosswire_server.config import ServerConfig
+    except ImportError:
+        return
+    ServerConfig.add_arguments(group, only=ENGINE_FLAGS)
+
+
+class RemoteBackend:
+    """Runs calls on a Crosswire server through the blocking client."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from crosswire.client import Client
+
+        self.address = args.server
+        self._client = Client(args.server, timeout=args.timeout, tls=args.tls)
+
+    def call(self, method: str, *positional: Any, **settings: Any) -> Any:
+        from crosswire.client import CrosswireError
+
+        try:
+            return getattr(self._client, method)(*positional, **settings)
+        except CrosswireError as exc:
+            if exc.code.name == "UNAVAILABLE":
+                raise CLIError(f"server {self.address} is unavailable: {exc.details}") from None
+            raise CLIError(f"{exc.code.name}: {exc.details}") from None
+
+    def translate(self, texts: Sequence[str], **settings: Any) -> list[Translation]:
+        return self.call("translate", list(texts), **settings)
+
+    def segment(self, text: str, language: str | None) -> Document:
+        return self.call("segment", text, language)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class LocalBackend:
+    """Runs calls in this process with the server's core; models load on first use."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        require_server_side()
+        from crosswire_server.config import ServerConfig
+
+        self.config = ServerConfig.from_args(args)
+        self._loop = asyncio.new_event_loop()
+        self._engine = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from crosswire_server.translation import TranslationEngine
+
+            self._engine = TranslationEngine.load(self.config)
+            if not self._engine.models():
+                raise CLIError(f"no model installed in {self.config.models_dir}; "
+                               "install one with `crosswire models fetch NAME` or `crosswire models import PATH`")
+        return self._engine
+
+    def run(self, coroutine: Any) -> Any:
+        from crosswire_server.errors import CrosswireError
+
+        try:
+            return self._loop.run_until_complete(coroutine)
+        except CrosswireError as exc:
+            raise CLIError(str(exc)) from None
+
+    def translate(self, texts: Sequence[str], **settings: Any) -> list[Translation]:
+        from crosswire_server.errors import CrosswireError
+
+        engine = self.engine
+        try:
+            options = engine.decode_options(
+                settings.pop("beam_size", None) or 0,
+                settings.pop("num_hypotheses", None) or 0,
+                settings.pop("return_scores", False),
+                settings.pop("max_decoding_length", None) or 0,
+            )
+        except CrosswireError as exc:
+            raise CLIError(str(exc)) from None
+        return self.run(engine.translate(
+            list(texts), source=settings.pop("source", None) or "", target=settings.pop("target", None) or "",
+            model=settings.pop("model", None) or "", options=options, **settings,
+        ))
+
+    def segment(self, text: str, language: str | None) -> Document:
+        from crosswire_server.segmentation import detect_language, segment
+
+        return segment(text, language or detect_language(text) or "en")
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._loop.run_until_complete(self._engine.close())
+        self._loop.close()
+
+
+def connect(args: argparse.Namespace) -> RemoteBackend | LocalBackend:
+    """The backend the arguments ask for: --server HOST:PORT, else in-process."""
+    return RemoteBackend(args) if args.server else LocalBackend(args)
