@@ -1,0 +1,39 @@
+"""ServerConfig: defaults, CROSSWIRE_* variables and flags, in that order of precedence."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from crosswire_server.config import ServerConfig
+
+
+def test_environment_overrides_defaults() -> None:
+    config = ServerConfig.from_env({"CROSSWIRE_PORT": "6000", "CROSSWIRE_MODELS_DIR": "/m", "CROSSWIRE_BATCH_WINDOW_MS": "7.5"})
+    assert config.port == 6000
+    assert config.models_dir == Path("/m")
+    assert config.batch_window_ms == 7.5
+    assert config.max_texts == ServerConfig.__dataclass_fields__["max_texts"].default
+
+
+def test_flags_override_environment() -> None:
+    parser = argparse.ArgumentParser()
+    ServerConfig.add_arguments(parser)
+    args = parser.parse_args(["--port", "7000", "--max-texts", "3"])
+    config = ServerConfig.from_args(args, {"CROSSWIRE_PORT": "6000", "CROSSWIRE_MAX_CHARS": "99"})
+    assert (config.port, config.max_texts, config.max_chars) == (7000, 3, 99)
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="CROSSWIRE_PORT"):
+        ServerConfig.from_env({"CROSSWIRE_PORT": "many"})
+
+
+def test_thread_defaults_follow_the_rule() -> None:
+    config = ServerConfig.from_env({})
+    assert config.threads("cpu", cores=2) == (2, 1)
+    assert config.threads("cpu", cores=16) == (16, 1)
+    assert config.threads("cuda", cores=16) == (1, 1)
+    assert ServerConfig.from_env({}, inter_threads=1, intra_threads=2).threads("cpu", cores=2) == (1, 2)
