@@ -34,6 +34,7 @@ class RemoteBackend:
 
         self.address = args.server
         self._client = Client(args.server, timeout=args.timeout, tls=args.tls)
+        self.call("health", timeout=min(args.timeout, 10.0))
 
     def call(self, method: str, *positional: Any, **settings: Any) -> Any:
         from crosswire.client import CrosswireError
@@ -41,7 +42,7 @@ class RemoteBackend:
         try:
             return getattr(self._client, method)(*positional, **settings)
         except CrosswireError as exc:
-            if exc.code.name == "UNAVAILABLE":
+            if exc.code.name == "UNAVAILABLE" or (method == "health" and exc.code.name == "DEADLINE_EXCEEDED"):
                 raise CLIError(f"server {self.address} is unavailable: {exc.details}") from None
             raise CLIError(f"{exc.code.name}: {exc.details}") from None
 
