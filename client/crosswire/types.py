@@ -48,6 +48,9 @@ class Document:
     text: str
     language: str
     sentences: list[Sentence] = field(default_factory=list)
+    #: The language the text's script points to ('' when it has no letters); differs
+    #: from `language` when the declared language looks wrong.
+    detected_language: str = ""
 
 
 @dataclass(frozen=True)

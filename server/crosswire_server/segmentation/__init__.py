@@ -1,62 +1,74 @@
-"""Text → paragraphs → sentences, with code-point offsets into the original text."""
+"""News text → paragraphs → sentences, each with its role in the article and any earlier copy.
+
+`segment` is what translation and alignment call: nothing of the text is
+dropped, only labelled, and every sentence is located by code-point offsets
+into the original, so `text[s.start:s.end] == s.text`. Sentences never overlap,
+come in order, and together cover every visible character.
+"""
 
 from __future__ import annotations
 
 import re
 
-from crosswire.types import Document, Sentence
+from crosswire.types import Document, Role, Sentence
 
-# A sentence ends at terminal punctuation (plus closing quotes/brackets) that is
-# followed by whitespace and an upper-case letter, digit or opening quote.
-_LATIN_CYRILLIC_END = re.compile(r"[.!?…]+[\"»”’)\]]*(?=\s+[\"«“„(\[]?[A-ZА-ЯЁ0-9])")
-# Chinese and Japanese full stops need no following space.
-_CJK_END = re.compile(r"[。！？!?]+[”’」』）)]*")
-_SCRIPTS = {
-    "ru": re.compile(r"[А-Яа-яЁё]"),
-    "zh": re.compile(r"[\u4e00-\u9fff]"),
-    "en": re.compile(r"[A-Za-z]"),
-}
+from crosswire_server.errors import InvalidInput
+from crosswire_server.segmentation.duplicates import find_duplicates
+from crosswire_server.segmentation.language import detect_language
+from crosswire_server.segmentation.sentences import cut_long, split_sentences
+from crosswire_server.segmentation.structure import article_parts
+from crosswire_server.segmentation.text import View, paragraphs
 
+__all__ = ["MAX_SENTENCE_CHARS", "detect_language", "segment"]
 
-def detect_language(text: str, candidates: list[str] | None = None) -> str:
-    """Guess the language of a text from its script; '' when nothing matches."""
-    counts = {
-        lang: len(pattern.findall(text))
-        for lang, pattern in _SCRIPTS.items()
-        if candidates is None or lang in candidates
-    }
-    best = max(counts, key=counts.get, default="")
-    return best if best and counts[best] else ""
+#: A "sentence" longer than this (no usable punctuation) is cut and flagged forced_split.
+MAX_SENTENCE_CHARS = 1000
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+_SPACE = re.compile(r"\s*")
 
 
-def _split_line(line: str, offset: int, language: str) -> list[tuple[int, int]]:
-    """Sentence spans within one line, stripped of surrounding whitespace."""
-    pattern = _CJK_END if language in ("zh", "ja") else _LATIN_CYRILLIC_END
-    spans, start = [], 0
-    for match in pattern.finditer(line):
-        spans.append((start, match.end()))
-        start = match.end()
-    spans.append((start, len(line)))
-    result = []
-    for begin, end in spans:
-        piece = line[begin:end]
-        stripped = piece.strip()
-        if stripped:
-            lead = len(piece) - len(piece.lstrip())
-            result.append((offset + begin + lead, offset + begin + lead + len(stripped)))
-    return result
+def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENTENCE_CHARS) -> Document:
+    """Split a raw article into sentences with roles and duplicate references.
+
+    `language` is an ISO 639-1 code ("ru", "en", "zh"); empty means detect it.
+    The rules work for any of these scripts, so a text in another script than
+    declared is still split well; `Document.detected_language` tells the two apart.
+    """
+    if not isinstance(text, str):
+        raise InvalidInput(f"text must be a string, not {type(text).__name__}")
+    if max_sentence_chars < 1:
+        raise InvalidInput(f"max_sentence_chars must be at least 1, got {max_sentence_chars}")
+    language = (language or "").strip()
+    if language and not _LANGUAGE.fullmatch(language):
+        raise InvalidInput(f"language must be a language code such as 'ru' or 'en', got {language[:20]!r}")
+    detected = detect_language(text)
+    view = View.of(text)
+    pieces = _pieces(view.text, max_sentence_chars)
+    spans = [view.original_span(start, end) for start, end, *_ in pieces]
+    roles = [role for *_, role, _ in pieces]
+    duplicates = find_duplicates([text[start:end] for start, end in spans], roles)
+    sentences = [
+        Sentence(index, start, end, text[start:end], paragraph, role, duplicate_of, forced)
+        for index, ((start, end), (_, _, paragraph, role, forced), duplicate_of) in enumerate(
+            zip(spans, pieces, duplicates)
+        )
+    ]
+    return Document(text, language.lower() or detected, sentences, detected_language=detected)
 
 
-def segment(text: str, language: str) -> Document:
-    """Split a text into sentences; every non-empty line is a paragraph."""
-    sentences: list[Sentence] = []
-    paragraph = 0
-    position = 0
-    for line in text.splitlines(keepends=True):
-        spans = _split_line(line, position, language)
-        for start, end in spans:
-            sentences.append(Sentence(len(sentences), start, end, text[start:end], paragraph))
-        if spans:
-            paragraph += 1
-        position += len(line)
-    return Document(text=text, language=language, sentences=sentences)
+def _pieces(text: str, limit: int) -> list[tuple[int, int, int, Role, bool]]:
+    """(start, end, paragraph, role, forced_split) of every sentence, in view offsets."""
+    spans = paragraphs(text)
+    pieces = []
+    for paragraph, ((start, end), part) in enumerate(zip(spans, article_parts(text, spans))):
+        if part.dateline_end is not None:
+            pieces.append((start, part.dateline_end, paragraph, Role.DATELINE, False))
+            start = _SPACE.match(text, part.dateline_end, end).end()
+        for sentence_start, sentence_end in split_sentences(text, start, end):
+            if sentence_end - sentence_start <= limit:
+                pieces.append((sentence_start, sentence_end, paragraph, part.role, False))
+            else:
+                pieces.extend(
+                    (a, b, paragraph, part.role, True) for a, b in cut_long(text, sentence_start, sentence_end, limit)
+                )
+    return pieces

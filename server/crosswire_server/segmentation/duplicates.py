@@ -1,0 +1,45 @@
+"""Repeated headlines and paragraphs: each repeat points at its first occurrence.
+
+Scrapes repeat things: the headline twice, a whole body a second time. Any
+sentence that is long enough, or that is not running text (a headline, a
+caption), is a duplicate when its words match an earlier sentence; a short body
+sentence ("Да.") only when a neighbour is a repeat too, i.e. inside a repeated
+passage, so genuine short repetitions in dialogue are still translated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from crosswire.types import Role
+
+_NON_WORD = re.compile(r"[\W_]+")
+# A body sentence with at least this many words is a duplicate on its own.
+MIN_WORDS = 5
+
+
+def normalize(text: str) -> str:
+    """Words only, case-folded: what two copies of a sentence have in common."""
+    return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+def find_duplicates(texts: Sequence[str], roles: Sequence[Role]) -> list[int | None]:
+    """For each sentence, the index of the earlier sentence it repeats, or None."""
+    first: dict[str, int] = {}
+    candidates: list[int | None] = []
+    keys = [normalize(text) for text in texts]
+    for index, key in enumerate(keys):
+        earlier = first.setdefault(key, index) if key else index
+        candidates.append(earlier if earlier != index else None)
+    result = []
+    for index, earlier in enumerate(candidates):
+        if earlier is not None and not (
+            roles[index] != Role.BODY
+            or keys[index].count(" ") + 1 >= MIN_WORDS
+            or index > 0 and candidates[index - 1] is not None
+            or index + 1 < len(candidates) and candidates[index + 1] is not None
+        ):
+            earlier = None
+        result.append(earlier)
+    return result
