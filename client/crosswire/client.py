@@ -155,8 +155,8 @@ def stream_result(message: tr_pb.TranslateStreamResponse) -> StreamResult:
 _HEALTH = {v: k for k, v in health_pb2.HealthCheckResponse.ServingStatus.items()}
 
 
-class Client:
-    """Blocking client. Use as a context manager, or call close()."""
+class _Connection:
+    """Channel and stubs shared by both clients; subclasses say how to open the channel."""
 
     def __init__(
         self,
@@ -167,14 +167,29 @@ class Client:
         root_certificates: bytes | None = None,
         retries: int = 4,
     ) -> None:
-        credentials = _credentials(tls, root_certificates)
-        options = _channel_args(retries + 1)
-        self._channel = (grpc.secure_channel(address, credentials, options) if credentials
-                         else grpc.insecure_channel(address, options))
         self.timeout = timeout
+        self._channel = self._open(address, _credentials(tls, root_certificates), _channel_args(retries + 1))
         self._translation = tr_grpc.TranslationServiceStub(self._channel)
         self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    @staticmethod
+    def _open(address: str, credentials: grpc.ChannelCredentials | None, options: list) -> Any:
+        raise NotImplementedError
+
+
+class Client(_Connection):
+    """Blocking client. Use as a context manager, or call close().
+
+    Settings: `timeout` (deadline per call, seconds), `tls` / `root_certificates`
+    (encrypted channel), `retries` (extra attempts on UNAVAILABLE, at most 4).
+    """
+
+    @staticmethod
+    def _open(address: str, credentials: grpc.ChannelCredentials | None, options: list) -> grpc.Channel:
+        if credentials is None:
+            return grpc.insecure_channel(address, options)
+        return grpc.secure_channel(address, credentials, options)
 
     def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
         try:
@@ -228,26 +243,14 @@ class Client:
         self.close()
 
 
-class AsyncClient:
-    """asyncio client with the same methods as `Client`, as coroutines."""
+class AsyncClient(_Connection):
+    """asyncio client with the same methods and settings as `Client`, as coroutines."""
 
-    def __init__(
-        self,
-        address: str = DEFAULT_ADDRESS,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        tls: bool = False,
-        root_certificates: bytes | None = None,
-        retries: int = 4,
-    ) -> None:
-        credentials = _credentials(tls, root_certificates)
-        options = _channel_args(retries + 1)
-        self._channel = (grpc.aio.secure_channel(address, credentials, options) if credentials
-                         else grpc.aio.insecure_channel(address, options))
-        self.timeout = timeout
-        self._translation = tr_grpc.TranslationServiceStub(self._channel)
-        self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
-        self._health = health_pb2_grpc.HealthStub(self._channel)
+    @staticmethod
+    def _open(address: str, credentials: grpc.ChannelCredentials | None, options: list) -> grpc.aio.Channel:
+        if credentials is None:
+            return grpc.aio.insecure_channel(address, options)
+        return grpc.aio.secure_channel(address, credentials, options)
 
     async def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
         try:
