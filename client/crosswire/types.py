@@ -121,3 +121,105 @@ class StreamResult:
     translation: Translation | None = None
     error: str | None = None
     code: str | None = None
+
+
+class AlignMode(str, Enum):
+    """How two texts are expected to correspond (see AlignmentService)."""
+
+    PARALLEL = "parallel"
+    COMPARABLE = "comparable"
+
+
+class Grade(str, Enum):
+    """How strongly linked sentences correspond."""
+
+    SAME = "same"
+    RELATED = "related"
+
+
+@dataclass(frozen=True)
+class SharedTerm:
+    """A name or number found on both sides of a link, as each side writes it."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why two groups of sentences were linked."""
+
+    embedding_similarity: float
+    translation_similarity: float | None = None
+    names: list[SharedTerm] = field(default_factory=list)
+    numbers: list[SharedTerm] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Link:
+    """Source sentences that correspond to sentences of one target document (0-based indices)."""
+
+    source: list[int]
+    target_doc: int
+    target: list[int]
+    score: float
+    grade: Grade
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Both sides segmented, their links, and the sentences left without a counterpart.
+
+    Only sentences with the requested roles that are not duplicates take part;
+    the unaligned lists hold those of them that no link covers.
+    """
+
+    source: Document
+    targets: list[Document]
+    target_names: list[str]
+    mode: AlignMode
+    links: list[Link] = field(default_factory=list)
+    unaligned_source: list[int] = field(default_factory=list)
+    unaligned_targets: list[list[int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RankedDocument:
+    """A candidate article and how much coverage it shares with the report."""
+
+    target_doc: int
+    name: str
+    score: float
+    linked_source: int = 0
+    linked_target: int = 0
+    shared_names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SentenceRef:
+    """One sentence of one target document."""
+
+    target_doc: int
+    index: int
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One report sentence beside its translation and the English sentences it matches."""
+
+    source: int
+    text: str
+    translation: str | None = None
+    matches: list[Link] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A report against candidate articles: ranked documents and side-by-side rows."""
+
+    alignment: Alignment
+    documents: list[RankedDocument] = field(default_factory=list)
+    rows: list[CompareRow] = field(default_factory=list)
+    only_in_report: list[int] = field(default_factory=list)
+    only_in_coverage: list[SentenceRef] = field(default_factory=list)

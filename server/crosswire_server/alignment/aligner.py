@@ -1,0 +1,314 @@
+"""The alignment engine: segmented documents in, links, unaligned sentences and rankings out.
+
+`Aligner.align` links a source document with one or more target documents,
+in parallel (monotone) or comparable (non-monotone) mode; `Aligner.compare`
+adds the document ranking and the side-by-side rows of a report against
+candidate articles. Only sentences with the requested roles that are not
+duplicates take part (by default headline and body).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from crosswire.types import (
+    DEFAULT_ROLES,
+    Alignment,
+    AlignMode,
+    CompareRow,
+    Comparison,
+    Document,
+    Evidence,
+    Grade,
+    Link,
+    Role,
+    SentenceRef,
+    SharedTerm,
+)
+from crosswire_server.alignment.comparable import mine
+from crosswire_server.alignment.documents import rank_documents
+from crosswire_server.alignment.embeddings import Embedder, default_embedder
+from crosswire_server.alignment.evidence import sentence_terms, shared_terms
+from crosswire_server.alignment.inputs import eligible
+from crosswire_server.alignment.parallel import align_monotone
+from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, margin, pair_features
+from crosswire_server.errors import InvalidInput
+from crosswire_server.segmentation import detect_language
+
+#: Machine translations of source sentences: a list (one per source sentence,
+#: by index) or a function translating a list of sentences.
+Translations = Sequence[str] | Callable[[list[str]], list[str]]
+
+#: Parallel-mode links scoring at least this are graded "same", the rest "related".
+PARALLEL_SAME_SCORE = 0.5
+
+
+@dataclass(frozen=True)
+class AlignmentLimits:
+    """Request sizes the engine accepts; larger requests fail with InvalidInput."""
+
+    max_targets: int = 200
+    max_sentences_per_document: int = 1000
+    max_target_sentences: int = 10_000
+
+
+@dataclass
+class _Side:
+    """The sentences of one side that take part, and where they come from."""
+
+    language: str
+    texts: list[str]
+    document: list[int]
+    index: list[int]
+
+
+class Aligner:
+    """Links sentences across languages; holds the embedder (and its cache) between calls."""
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        limits: AlignmentLimits = AlignmentLimits(),
+        weights: Weights = DEFAULT_WEIGHTS,
+    ) -> None:
+        self.embedder = embedder or default_embedder()
+        self.limits = limits
+        self.weights = weights
+
+    def align(
+        self,
+        source: Document,
+        targets: Sequence[Document],
+        mode: AlignMode = AlignMode.COMPARABLE,
+        names: Sequence[str] | None = None,
+        translations: Translations | None = None,
+        roles: frozenset[Role] = DEFAULT_ROLES,
+        **parallel_options: float,
+    ) -> Alignment:
+        """Link the source's sentences with those of every target document.
+
+        `parallel_options` (skip, merge_penalty) override the monotone aligner's
+        constants; they exist for calibration.
+        """
+        mode = AlignMode(mode)
+        names = list(names) if names is not None else [f"target {k}" for k in range(len(targets))]
+        self._validate(source, targets, names, roles)
+        source_side = _Side(source.language, *self._collect([source], roles))
+        target_side = _Side(targets[0].language, *self._collect(targets, roles))
+        translated = self._translate(source, source_side, translations)
+        features = pair_features(
+            self.embedder, source_side.texts, target_side.texts,
+            source.language, targets[0].language, translated,
+        )
+        if mode is AlignMode.PARALLEL:
+            links = self._parallel(source, targets, source_side, target_side, features, translated, parallel_options)
+        else:
+            links = self._comparable(source_side, target_side, features)
+        return _result(source, targets, names, mode, links, roles)
+
+    def compare(
+        self,
+        report: Document,
+        articles: Sequence[Document],
+        names: Sequence[str] | None = None,
+        translations: Translations | None = None,
+        roles: frozenset[Role] = DEFAULT_ROLES,
+    ) -> Comparison:
+        """Rank articles by shared coverage and build the side-by-side rows."""
+        if translations is not None and not isinstance(translations, Sequence):
+            translations = _translate_all(report, roles, translations)
+        alignment = self.align(report, articles, AlignMode.COMPARABLE, names, translations, roles)
+        documents = rank_documents(alignment, self.embedder)
+        by_source: dict[int, list[Link]] = {}
+        for link in alignment.links:
+            for i in link.source:
+                by_source.setdefault(i, []).append(link)
+        rank = {doc.target_doc: position for position, doc in enumerate(documents)}
+        rows = [
+            CompareRow(
+                source=i,
+                text=report.sentences[i].text,
+                translation=translations[i] if translations is not None else None,
+                matches=sorted(by_source.get(i, []), key=lambda link: (link.grade is not Grade.SAME, rank[link.target_doc], -link.score)),
+            )
+            for i in eligible(report, roles)
+        ]
+        same_targets = {(link.target_doc, j) for link in alignment.links for j in link.target}
+        only_in_coverage = [
+            SentenceRef(k, j)
+            for k, article in enumerate(articles)
+            for j in eligible(article, roles)
+            if (k, j) not in same_targets and documents[rank[k]].linked_source > 0
+        ]
+        return Comparison(
+            alignment=alignment,
+            documents=documents,
+            rows=rows,
+            only_in_report=[row.source for row in rows if not row.matches],
+            only_in_coverage=only_in_coverage,
+        )
+
+    def _validate(self, source: Document, targets: Sequence[Document], names: list[str], roles: frozenset[Role]) -> None:
+        limits = self.limits
+        if not targets:
+            raise InvalidInput("targets: at least one target document is required")
+        if len(targets) > limits.max_targets:
+            raise InvalidInput(f"targets: {len(targets)} documents, the limit is {limits.max_targets}")
+        if len(names) != len(targets):
+            raise InvalidInput(f"names: {len(names)} names for {len(targets)} target documents")
+        if len({t.language for t in targets}) > 1:
+            raise InvalidInput("targets: all target documents must have the same language")
+        total = 0
+        for field, document in [("source", source), *((f"targets[{k}]", t) for k, t in enumerate(targets))]:
+            count = len(eligible(document, roles))
+            if count == 0:
+                raise InvalidInput(f"{field}: the document has no sentence to align (empty text?)")
+            if len(document.sentences) > limits.max_sentences_per_document:
+                raise InvalidInput(
+                    f"{field}: {len(document.sentences)} sentences, the limit is "
+                    f"{limits.max_sentences_per_document} per document"
+                )
+            detected = detect_language(document.text)
+            if detected and document.language in ("ru", "en", "zh") and detected != document.language:
+                raise InvalidInput(
+                    f"{field}: declared language is {document.language!r} but the text looks {detected!r}"
+                )
+            total += count if field != "source" else 0
+        if total > limits.max_target_sentences:
+            raise InvalidInput(
+                f"targets: {total} sentences in all, the limit is {limits.max_target_sentences}"
+            )
+
+    @staticmethod
+    def _collect(documents: Sequence[Document], roles: frozenset[Role]) -> tuple[list[str], list[int], list[int]]:
+        texts, docs, indices = [], [], []
+        for k, document in enumerate(documents):
+            for i in eligible(document, roles):
+                texts.append(document.sentences[i].text)
+                docs.append(k)
+                indices.append(i)
+        return texts, docs, indices
+
+    @staticmethod
+    def _translate(source: Document, side: _Side, translations: Translations | None) -> list[str] | None:
+        """Translations of the source sentences that take part, in their order."""
+        if translations is None:
+            return None
+        if callable(translations):
+            return list(translations(side.texts))
+        if len(translations) != len(source.sentences):
+            raise InvalidInput(
+                f"translations: {len(translations)} given for {len(source.sentences)} source sentences"
+            )
+        return [translations[i] for i in side.index]
+
+    def _comparable(self, source: _Side, target: _Side, features: PairFeatures) -> list[Link]:
+        scores = margin(features.combined(self.weights))
+        pairs = mine(scores, np.array(target.document, dtype=np.int64))
+        return [
+            self._link(source, target, features, [p.source], [p.target], p.score, p.grade)
+            for p in pairs
+        ]
+
+    def _parallel(
+        self,
+        source_doc: Document,
+        targets: Sequence[Document],
+        source: _Side,
+        target: _Side,
+        features: PairFeatures,
+        translated: list[str] | None,
+        options: dict[str, float],
+    ) -> list[Link]:
+        """Monotone alignment with each target document in turn."""
+        links = []
+        source_pairs = _adjacent(source.texts)
+        translated_pairs = _adjacent(translated) if translated is not None else None
+        for k, document in enumerate(targets):
+            columns = [c for c, doc in enumerate(target.document) if doc == k]
+            texts = [target.texts[c] for c in columns]
+            target_pairs = _adjacent(texts)
+            one_one = features.combined(self.weights)[:, columns]
+            one_two = self._scores(source.texts, target_pairs, source_doc, document, translated)
+            two_one = self._scores(source_pairs, texts, source_doc, document, translated_pairs)
+            for bead in align_monotone(one_one, one_two, two_one, **options):
+                grade = Grade.SAME if bead.score >= PARALLEL_SAME_SCORE else Grade.RELATED
+                links.append(
+                    self._link(source, target, features, list(bead.source), [columns[j] for j in bead.target], bead.score, grade)
+                )
+        return links
+
+    def _scores(self, source: list[str], target: list[str], source_doc: Document, target_doc: Document, translated: list[str] | None) -> np.ndarray:
+        if not source or not target:
+            return np.zeros((len(source), len(target)), dtype=np.float32)
+        features = pair_features(self.embedder, source, target, source_doc.language, target_doc.language, translated)
+        return features.combined(self.weights)
+
+    def _link(
+        self,
+        source: _Side,
+        target: _Side,
+        features: PairFeatures,
+        rows: list[int],
+        columns: list[int],
+        score: float,
+        grade: Grade,
+    ) -> Link:
+        """A link between source rows and target columns of the feature matrices."""
+        block = np.ix_(rows, columns)
+        source_text = " ".join(source.texts[r] for r in rows)
+        target_text = " ".join(target.texts[c] for c in columns)
+        source_terms = sentence_terms(source_text, source.language)
+        target_terms = sentence_terms(target_text, target.language)
+        translation = None if features.translation is None else float(features.translation[block].max())
+        return Link(
+            source=[source.index[r] for r in rows],
+            target_doc=target.document[columns[0]],
+            target=[target.index[c] for c in columns],
+            score=round(float(score), 4),
+            grade=grade,
+            evidence=Evidence(
+                embedding_similarity=round(float(features.cosine[block].max()), 4),
+                translation_similarity=None if translation is None else round(translation, 4),
+                names=[SharedTerm(a, b) for a, b in shared_terms(source_terms.names, target_terms.names)],
+                numbers=[SharedTerm(a, b) for a, b in shared_terms(source_terms.numbers, target_terms.numbers)],
+            ),
+        )
+
+
+def _adjacent(texts: list[str]) -> list[str]:
+    """Each sentence joined with the next one (the candidates for 1-2 and 2-1 links)."""
+    return [f"{a} {b}" for a, b in zip(texts, texts[1:])]
+
+
+def _translate_all(report: Document, roles: frozenset[Role], translate: Callable[[list[str]], list[str]]) -> list[str]:
+    """Translations for every report sentence: the eligible ones translated, the others left empty."""
+    indices = eligible(report, roles)
+    done = dict(zip(indices, translate([report.sentences[i].text for i in indices])))
+    return [done.get(i, "") for i in range(len(report.sentences))]
+
+
+def _result(
+    source: Document,
+    targets: Sequence[Document],
+    names: list[str],
+    mode: AlignMode,
+    links: list[Link],
+    roles: frozenset[Role],
+) -> Alignment:
+    linked_source = {i for link in links for i in link.source}
+    linked_targets = {(link.target_doc, j) for link in links for j in link.target}
+    return Alignment(
+        source=source,
+        targets=list(targets),
+        target_names=names,
+        mode=mode,
+        links=links,
+        unaligned_source=[i for i in eligible(source, roles) if i not in linked_source],
+        unaligned_targets=[
+            [j for j in eligible(t, roles) if (k, j) not in linked_targets] for k, t in enumerate(targets)
+        ],
+    )

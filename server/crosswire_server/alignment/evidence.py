@@ -1,0 +1,321 @@
+"""Names and numbers shared by two sentences in different scripts.
+
+Russian words are transliterated to Latin and both sides are reduced to a
+rough phonetic key («Ракка» and "Raqqa" both become "raka"), so a name spelt
+by two conventions still matches; numbers are parsed to values so that
+«6 000 метров» and "6,000 metres" share 6000.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+_CYRILLIC_TO_LATIN = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya", "і": "i", "ї": "i", "є": "e", "ґ": "g",
+}
+
+# Spelling variants that stand for one sound, rewritten in this order.
+_PHONETIC_RULES = [
+    (re.compile(r"shch|sch"), "s"), (re.compile(r"dzh|dj"), "j"), (re.compile(r"tch"), "c"),
+    (re.compile(r"zh"), "j"), (re.compile(r"kh"), "h"), (re.compile(r"ch"), "c"),
+    (re.compile(r"sh"), "s"), (re.compile(r"ts|tz"), "s"), (re.compile(r"ph"), "f"),
+    (re.compile(r"th"), "t"), (re.compile(r"ck"), "k"), (re.compile(r"c(?=[eiy])"), "s"),
+    (re.compile(r"c"), "k"), (re.compile(r"q"), "k"), (re.compile(r"w"), "v"),
+    (re.compile(r"x"), "ks"), (re.compile(r"y"), "i"), (re.compile(r"h"), ""),
+    (re.compile(r"ee"), "i"), (re.compile(r"oo"), "u"), (re.compile(r"i(?=[au])"), ""),
+    (re.compile(r"(.)\1+"), r"\1"),
+]
+
+# Case endings of Russian nouns and adjectives, longest first: «Керри» keeps
+# its form, «Лаврова» is tried as «Лавров», «Тому» as «Том».
+_RUSSIAN_ENDINGS = sorted(
+    "ии ия ие ию ией иям иях ами ями ого его ому ему ыми ими ой ей ом ем ам ям ах ях ов ев ую юю ая яя ые ие ый ий ых их "
+    "ским ской ских ского ском скому ский ская ское ские а я у ю е ы и".split(),
+    key=len, reverse=True,
+)
+
+# Acronyms whose letters differ between the languages.
+_ACRONYMS = {
+    "сша": ("us", "usa"), "оон": ("un",), "ес": ("eu",), "иг": ("is", "isis", "isil"),
+    "игил": ("isil", "isis", "is"), "рф": ("russia",), "фрг": ("frg", "germany"),
+    "великобритания": ("uk", "britain"), "британия": ("uk", "britain"), "мид": ("mfa",),
+    "оаэ": ("uae",), "кндр": ("dprk",), "фбр": ("fbi",), "цру": ("cia",), "мвф": ("imf",),
+    "воз": ("who",), "ссср": ("ussr",), "вто": ("wto",), "обсе": ("osce",), "мок": ("ioc",),
+}
+
+# English names of places and peoples that transliteration cannot reach,
+# keyed by the start of the Russian word («России», «российский» -> Russia).
+_EXONYMS = {
+    "росси": ("russia", "russian"), "русск": ("russian",), "герман": ("germany", "german"),
+    "немец": ("german", "germany"), "немецк": ("german", "germany"), "кита": ("china", "chinese"),
+    "турц": ("turkey", "turkish"), "турец": ("turkey", "turkish"), "япон": ("japan", "japanese"),
+    "грузи": ("georgia", "georgian"), "венгр": ("hungary", "hungarian"), "греци": ("greece",),
+    "греч": ("greek", "greece"), "польш": ("poland",), "польск": ("polish", "poland"),
+    "швец": ("sweden",), "шведск": ("swedish", "sweden"), "норвеги": ("norway",),
+    "норвежск": ("norwegian", "norway"), "финлянд": ("finland",), "финск": ("finnish", "finland"),
+    "египет": ("egypt",), "египт": ("egypt", "egyptian"), "москв": ("moscow",),
+    "московск": ("moscow",), "киев": ("kiev", "kyiv"), "британ": ("britain", "british", "uk"),
+    "англ": ("england", "english", "britain"), "франц": ("france", "french"),
+    "испан": ("spain", "spanish"), "итал": ("italy", "italian"), "нидерланд": ("netherlands", "dutch"),
+    "голланд": ("netherlands", "dutch", "holland"), "бельги": ("belgium", "belgian"),
+    "европ": ("europe", "european"), "белорус": ("belarus", "belarusian"),
+    "беларус": ("belarus", "belarusian"), "израил": ("israel", "israeli"), "иран": ("iran", "iranian"),
+    "ирак": ("iraq", "iraqi"), "кремл": ("kremlin",),
+}
+
+# Capitalised English words that are not names (sentence starts and the like).
+_ENGLISH_NON_NAMES = frozenset(
+    """a an the this that these those there then than it its he she they we you i his her their our
+    my your in on at to of for from by with as and or but if when while after before since until
+    about over under between during into through against among is are was were be been has have
+    had do does did will would can could should may might must not no yes so also however
+    according meanwhile earlier later today yesterday tomorrow mr mrs ms dr read all new more
+    some many most what which who whom whose where why how one two three here""".split()
+)
+
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_CYRILLIC = re.compile(r"[а-яё]")
+_MIN_KEY = 3
+_BLOCK = 2
+
+
+@dataclass(frozen=True)
+class Term:
+    """A name or number as written in a sentence, with the keys it is matched by."""
+
+    text: str
+    keys: tuple[str, ...]
+    is_name_like: bool = True
+
+
+@dataclass(frozen=True)
+class SentenceTerms:
+    """What a sentence offers as evidence: names (and name-like words) and numbers."""
+
+    names: tuple[Term, ...]
+    numbers: tuple[Term, ...]
+
+    @property
+    def proper_names(self) -> int:
+        """How many of the names are written as names (capitalised or acronyms)."""
+        return sum(term.is_name_like for term in self.names)
+
+
+def transliterate(text: str) -> str:
+    """Russian (and Ukrainian) Cyrillic to plain Latin letters; other characters kept."""
+    out = []
+    for char in text:
+        lower = char.lower()
+        latin = _CYRILLIC_TO_LATIN.get(lower)
+        if latin is None:
+            out.append(char)
+        else:
+            out.append(latin.capitalize() if char != lower else latin)
+    return "".join(out)
+
+
+@lru_cache(maxsize=65536)
+def phonetic_key(word: str) -> str:
+    """A rough spelling-independent key of a Latin or Cyrillic word ("Raqqa" -> "raka")."""
+    latin = transliterate(word.lower())
+    latin = "".join(c for c in unicodedata.normalize("NFKD", latin) if c.isascii() and c.isalpha())
+    for pattern, replacement in _PHONETIC_RULES:
+        latin = pattern.sub(replacement, latin)
+    return latin
+
+
+def _russian_keys(word: str) -> tuple[str, ...]:
+    """Keys of a Russian word: its full form and its stem without a case ending."""
+    lower = word.lower()
+    keys = [phonetic_key(lower)]
+    keys.extend(
+        phonetic_key(lower[: -len(ending)])
+        for ending in _RUSSIAN_ENDINGS
+        if lower.endswith(ending) and len(lower) - len(ending) >= _MIN_KEY
+    )
+    keys.extend(_ACRONYMS.get(lower, ()))
+    keys.extend(key for prefix, names in _EXONYMS.items() if lower.startswith(prefix) for key in names)
+    if not _is_name_like(word):
+        keys = [key for key in keys if len(key) >= 4]
+    return tuple(dict.fromkeys(k for k in keys if len(k) >= 2))
+
+
+def _is_name_like(word: str) -> bool:
+    return word[:1].isupper() or (len(word) > 1 and word.isupper())
+
+
+def _names(text: str) -> tuple[Term, ...]:
+    """Name candidates of a sentence.
+
+    English: capitalised words that are not common sentence starters. Russian:
+    every word of three letters or more, because adjectives derived from
+    names are written in lower case («сирийский» ~ "Syrian"); only the
+    capitalised ones count as names when sizing the evidence.
+    """
+    terms = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if _CYRILLIC.search(word.lower()):
+            name_like = _is_name_like(word)
+            if (len(word) >= _MIN_KEY if name_like else len(word) >= 5) or word.lower() in _ACRONYMS:
+                keys = _russian_keys(word)
+                if keys:
+                    terms.append(Term(word, keys, name_like))
+        elif _is_name_like(word) and word.lower() not in _ENGLISH_NON_NAMES:
+            keys = tuple(dict.fromkeys((phonetic_key(word), word.lower())))
+            if len(keys[0]) >= 2:
+                terms.append(Term(word, keys))
+    return tuple(terms)
+
+
+_SCALES = {
+    "тыс": 1e3, "тысяча": 1e3, "тысячи": 1e3, "тысяч": 1e3, "thousand": 1e3,
+    "млн": 1e6, "миллион": 1e6, "миллиона": 1e6, "миллионов": 1e6, "million": 1e6, "mln": 1e6,
+    "млрд": 1e9, "миллиард": 1e9, "миллиарда": 1e9, "миллиардов": 1e9, "billion": 1e9, "bn": 1e9,
+    "трлн": 1e12, "триллион": 1e12, "триллиона": 1e12, "триллионов": 1e12, "trillion": 1e12,
+}
+_NUMBER = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f\u2009,.]\d{3})+|\d+)(?:([.,])(\d+))?(?![\d])"
+    r"(?:\s*(%s)\b\.?)?" % "|".join(sorted(_SCALES, key=len, reverse=True)),
+    re.IGNORECASE,
+)
+_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{2,4})\b")
+
+
+def _number_value(whole: str, sep: str | None, fraction: str | None, language: str) -> float:
+    """Value of one written number; Russian uses spaces (and English commas) for thousands."""
+    digits = re.sub(r"[ \u00a0\u202f\u2009,.]", "", whole)
+    if sep and fraction:
+        if language == "en" and sep == "," and len(fraction) == 3:
+            return float(digits + fraction)
+        return float(f"{digits}.{fraction}")
+    return float(digits)
+
+
+def _numbers(text: str, language: str) -> tuple[Term, ...]:
+    """Numbers of a sentence as values; dates dd.mm.yyyy give day and year."""
+    terms = []
+    for match in _DATE.finditer(text):
+        for part in (match.group(1), match.group(3)):
+            terms.append(Term(match.group(), (_format_number(float(part)),)))
+    text = _DATE.sub(" ", text)
+    for match in _NUMBER.finditer(text):
+        value = _number_value(match.group(1), match.group(2), match.group(3), language)
+        scale = match.group(4)
+        keys = [_format_number(value)]
+        if scale:
+            keys.insert(0, _format_number(value * _SCALES[scale.lower().rstrip(".")]))
+        terms.append(Term(match.group().strip(), tuple(keys)))
+    return tuple(terms)
+
+
+def _format_number(value: float) -> str:
+    return f"{value:.6g}" if value != int(value) or value >= 1e15 else str(int(value))
+
+
+@lru_cache(maxsize=65536)
+def sentence_terms(text: str, language: str) -> SentenceTerms:
+    """Names and numbers of one sentence, ready for matching."""
+    return SentenceTerms(_names(text), _numbers(text, language))
+
+
+def _keys_match(a: str, b: str) -> bool:
+    """Whether two phonetic keys name the same thing: equal, an inflected prefix, or a few edits apart.
+
+    Keys must agree on their first two letters (which also lets matching be
+    looked up by those letters instead of comparing every pair).
+    """
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) < _MIN_KEY or a[:_BLOCK] != b[:_BLOCK]:
+        return False
+    if long_.startswith(short) and (len(long_) == len(short) + 1 or (len(short) > _MIN_KEY and len(short) >= 0.6 * len(long_))):
+        return True
+    return len(short) >= 5 and _edit_distance(a, b) <= max(1, len(long_) // 5)
+
+
+@lru_cache(maxsize=262144)
+def _terms_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return any(_keys_match(x, y) for x in a for y in b)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...]) -> list[tuple[str, str]]:
+    """Pairs (source text, target text) of terms that match, each target term used once."""
+    pairs, used = [], set()
+    for s in source:
+        for k, t in enumerate(target):
+            if k not in used and _terms_match(s.keys, t.keys):
+                pairs.append((s.text, t.text))
+                used.add(k)
+                break
+    return pairs
+
+
+def _incidence(terms: list[tuple[Term, ...]]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Sentence x distinct-term count matrix, and the distinct key tuples."""
+    ids: dict[tuple[str, ...], int] = {}
+    cells = [(row, ids.setdefault(term.keys, len(ids))) for row, sentence in enumerate(terms) for term in sentence]
+    matrix = np.zeros((len(terms), len(ids)), dtype=np.float32)
+    for row, column in cells:
+        matrix[row, column] += 1
+    return matrix, list(ids)
+
+
+def _term_matches(source: list[tuple[str, ...]], target: list[tuple[str, ...]], fuzzy: bool) -> np.ndarray:
+    """Boolean matrix: which distinct source terms match which target terms."""
+    by_first: dict[str, list[int]] = {}
+    for column, keys in enumerate(target):
+        for key in keys:
+            by_first.setdefault(key[:_BLOCK] if fuzzy else key, []).append(column)
+    matches = np.zeros((len(source), len(target)), dtype=np.float32)
+    for row, keys in enumerate(source):
+        for key in keys:
+            for column in by_first.get(key[:_BLOCK] if fuzzy else key, ()):
+                if not fuzzy or _terms_match(keys, target[column]):
+                    matches[row, column] = 1
+    return matches
+
+
+def _dice(source: list[tuple[Term, ...]], target: list[tuple[Term, ...]], source_sizes: np.ndarray, fuzzy: bool) -> np.ndarray:
+    """Dice overlap of every source/target sentence pair's terms (0 where neither has any)."""
+    a, source_keys = _incidence(source)
+    b, target_keys = _incidence(target)
+    if not source_keys or not target_keys:
+        return np.zeros((len(source), len(target)), dtype=np.float32)
+    covered = (a @ _term_matches(source_keys, target_keys, fuzzy)) > 0
+    shared = covered.astype(np.float32) @ b.T
+    total = source_sizes[:, None] + b.sum(axis=1)[None, :]
+    return np.minimum(1.0, 2 * shared / np.maximum(total, 1)).astype(np.float32)
+
+
+def overlap_matrices(source: list[SentenceTerms], target: list[SentenceTerms]) -> tuple[np.ndarray, np.ndarray]:
+    """Dice overlap of names and of numbers for every source/target sentence pair."""
+    names = _dice(
+        [s.names for s in source], [t.names for t in target],
+        np.array([s.proper_names for s in source], dtype=np.float32), fuzzy=True,
+    )
+    numbers = _dice(
+        [s.numbers for s in source], [t.numbers for t in target],
+        np.array([len(s.numbers) for s in source], dtype=np.float32), fuzzy=False,
+    )
+    return names, numbers

@@ -1,0 +1,31 @@
+"""Documents as the aligner takes them: segmented text or one sentence per line, and
+the sentences that take part (requested roles, no duplicates, nothing blank)."""
+
+from __future__ import annotations
+
+from crosswire.types import DEFAULT_ROLES, Document, Role, Sentence
+from crosswire_server.segmentation import segment
+
+
+def presegment(text: str, language: str) -> Document:
+    """One sentence per line; sentence i is line i (empty lines are kept but never aligned)."""
+    sentences, position = [], 0
+    for index, line in enumerate(text.splitlines(keepends=True)):
+        content = line.rstrip("\r\n")
+        sentences.append(Sentence(index, position, position + len(content), content, paragraph=index))
+        position += len(line)
+    return Document(text=text, language=language, sentences=sentences)
+
+
+def prepare(text: str, language: str, presegmented: bool = False) -> Document:
+    """Segment a raw text (or split it into lines when it is presegmented)."""
+    return presegment(text, language) if presegmented else segment(text, language)
+
+
+def eligible(document: Document, roles: frozenset[Role] = DEFAULT_ROLES) -> list[int]:
+    """Indices of the sentences that take part: requested roles, not duplicates, not blank."""
+    return [
+        s.index
+        for s in document.sentences
+        if s.role in roles and s.duplicate_of is None and s.text.strip()
+    ]
