@@ -187,8 +187,11 @@ class TranslationEngine:
         target = target or DEFAULT_TARGET
         options = options or self.decode_options()
         roles = frozenset(roles) if roles else DEFAULT_ROLES
-        jobs = [self._prepare(text, i, source, target, model, presegmented, roles, translate_duplicates)
-                for i, text in enumerate(texts)]
+        # Segmentation and tokenisation are CPU work: off the event loop, so other requests keep flowing.
+        jobs = await asyncio.to_thread(
+            lambda: [self._prepare(text, i, source, target, model, presegmented, roles, translate_duplicates)
+                     for i, text in enumerate(texts)]
+        )
         await self._decode(jobs, options)
         return [self._result(job, target, translate_duplicates) for job in jobs]
 
