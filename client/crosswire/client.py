@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -71,6 +71,21 @@ def _credentials(tls: bool, root_certificates: bytes | None) -> grpc.ChannelCred
     if not tls and root_certificates is None:
         return None
     return grpc.ssl_channel_credentials(root_certificates=root_certificates)
+
+
+class TranslateSettings(TypedDict, total=False):
+    """Keyword settings of translate() and translate_stream(); None = the server's default."""
+
+    source: str | None  # ISO 639-1 source language; None = detect
+    target: str  # target language, default "en"
+    model: str | None  # model name; None = the default for the pair
+    beam_size: int | None
+    num_hypotheses: int  # > 1 returns alternatives
+    return_scores: bool  # log-probabilities per sentence
+    max_decoding_length: int | None
+    presegmented: bool  # each text is one sentence
+    roles: Iterable[Role] | None  # Translate only; None = headline and body
+    translate_duplicates: bool  # Translate only
 
 
 def translate_request(
@@ -197,15 +212,16 @@ class Client(_Connection):
         except grpc.RpcError as error:
             raise CrosswireError.from_rpc(error) from None
 
-    def translate(self, texts: Sequence[str], *, timeout: float | None = None, **settings: Any) -> list[Translation]:
-        """Translate texts; keyword settings as in `translate_request` (source, target, beam_size, …)."""
+    def translate(self, texts: Sequence[str], *, timeout: float | None = None,
+                  **settings: Unpack[TranslateSettings]) -> list[Translation]:
+        """Translate texts, one result per text in order; settings: see TranslateSettings."""
         if isinstance(texts, str):
             raise TypeError("translate() takes a sequence of texts; wrap a single text in a list")
         response = self._call(self._translation.Translate, translate_request(texts, **settings), timeout)
         return [translation_from_pb(r) for r in response.results]
 
     def translate_stream(self, items: Iterable[str | tuple[str, str]], *, timeout: float | None = None,
-                         **settings: Any) -> Iterator[StreamResult]:
+                         **settings: Unpack[TranslateSettings]) -> Iterator[StreamResult]:
         """Translate a stream of texts or (id, text) pairs; results arrive as soon as each is ready."""
         responses = self._translation.TranslateStream(stream_requests(items, **settings),
                                                       timeout=timeout or self.timeout)
@@ -258,15 +274,16 @@ class AsyncClient(_Connection):
         except grpc.RpcError as error:
             raise CrosswireError.from_rpc(error) from None
 
-    async def translate(self, texts: Sequence[str], *, timeout: float | None = None, **settings: Any) -> list[Translation]:
-        """Translate texts; keyword settings as in `translate_request`."""
+    async def translate(self, texts: Sequence[str], *, timeout: float | None = None,
+                        **settings: Unpack[TranslateSettings]) -> list[Translation]:
+        """Translate texts, one result per text in order; settings: see TranslateSettings."""
         if isinstance(texts, str):
             raise TypeError("translate() takes a sequence of texts; wrap a single text in a list")
         response = await self._call(self._translation.Translate, translate_request(texts, **settings), timeout)
         return [translation_from_pb(r) for r in response.results]
 
     async def translate_stream(self, items: Iterable | AsyncIterable, *, timeout: float | None = None,
-                               **settings: Any) -> AsyncIterator[StreamResult]:
+                               **settings: Unpack[TranslateSettings]) -> AsyncIterator[StreamResult]:
         """Translate a (possibly async) stream of texts or (id, text) pairs as results become ready."""
         call = self._translation.TranslateStream(astream_requests(items, **settings), timeout=timeout or self.timeout)
         try:
