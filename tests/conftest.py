@@ -48,14 +48,18 @@ def tiny_models_dir(tiny_marian_zip: Path, tmp_path_factory: pytest.TempPathFact
     return models_dir
 
 
+def _installed(models_dir: Path, name: str) -> InstalledModel:
+    from crosswire_models.store import find_model
+
+    model = find_model(models_dir, name)
+    assert model is not None, f"{name} is not installed in {models_dir}"
+    return model
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tiny_models_dir: Path) -> InstalledModel:
     """The installed `tiny-ru-en` model."""
-    from crosswire_models.store import find_model
-
-    model = find_model(tiny_models_dir, TINY_MODEL)
-    assert model is not None
-    return model
+    return _installed(tiny_models_dir, TINY_MODEL)
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +82,4 @@ def real_models_dir() -> Path:
 @pytest.fixture(scope="session")
 def real_model(real_models_dir: Path) -> InstalledModel:
     """The installed real `translate-zh_en-1_9` model."""
-    from crosswire_models.store import find_model
-
-    model = find_model(real_models_dir, REAL_MODEL)
-    assert model is not None
-    return model
+    return _installed(real_models_dir, REAL_MODEL)

@@ -38,7 +38,9 @@ def test_models_dir_from_environment(
     assert code == 0 and out.splitlines()[1].startswith("tiny-ru-en")
 
 
-def test_import_with_pair_and_replace(capsys: pytest.CaptureFixture[str], tiny_marian_zip: Path, tmp_path: Path) -> None:
+def test_import_with_pair_and_replace(
+    capsys: pytest.CaptureFixture[str], tiny_marian_zip: Path, tmp_path: Path
+) -> None:
     models = str(tmp_path)
     assert run(capsys, "import", str(tiny_marian_zip), "--name", "x", "--pair", "uk-en", "--models-dir", models)[0] == 0
     code, _, err = run(capsys, "import", str(tiny_marian_zip), "--name", "x", "--models-dir", models)

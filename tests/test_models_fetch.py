@@ -76,7 +76,8 @@ def registry_file(tmp_path: Path, *urls_and_hashes: tuple[str, str]) -> Registry
         for url, sha in urls_and_hashes
     )
     path = tmp_path / "registry.toml"
-    path.write_text(f'[[model]]\nname = "{NAME}"\npairs = ["ru-en"]\nlicense = "CC-BY-4.0"\n{sources}', encoding="utf-8")
+    model = f'[[model]]\nname = "{NAME}"\npairs = ["ru-en"]\nlicense = "CC-BY-4.0"\n'
+    path.write_text(model + sources, encoding="utf-8")
     return Registry.from_toml(path)
 
 

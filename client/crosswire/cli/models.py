@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importing.add_argument("path", metavar="PATH", type=Path, help="the model file or folder")
     importing.add_argument("--name", help="name to install it under (default: from the package)")
     importing.add_argument("--pair", action="append", metavar="SRC-TGT",
-                           help="language pair it translates, e.g. ru-en (repeatable; default: from the package or name)")
+                           help="language pair it translates, e.g. ru-en "
+                           "(repeatable; default: from the package or its name)")
     importing.add_argument("--license", help="its licence (default: read from its README/LICENSE)")
     importing.add_argument("--force", action="store_true", help="replace an installed model of the same name")
     importing.set_defaults(run=_with_models_dir(run_import))
