@@ -11,10 +11,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from crosswire.v1 import segmentation_pb2, translation_pb2, translation_pb2_grpc
+from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.rpc.common import Runtime
+from crosswire_server.rpc.segmentation import SegmentationServicer
 from crosswire_server.rpc.translation import TranslationServicer
 from crosswire_server.translation import TranslationEngine
 
@@ -44,6 +45,7 @@ class CrosswireServer:
         self._health = health.aio.HealthServicer()
         self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE]
         translation_pb2_grpc.add_TranslationServiceServicer_to_server(TranslationServicer(self.runtime), self._server)
+        segmentation_pb2_grpc.add_SegmentationServiceServicer_to_server(SegmentationServicer(self.runtime), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(
             [*self._services, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["serve", "translate", "models"]
+COMMANDS = ["serve", "translate", "segment", "models"]
 
 
 class CLIError(Exception):

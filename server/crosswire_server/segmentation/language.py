@@ -10,7 +10,7 @@ _SCRIPTS = {
     "en": re.compile(r"[A-Za-z]"),
 }
 # Long texts are judged on a few spread-out samples of this many characters.
-_SAMPLE = 4000
+_SAMPLE = 1000
 _SAMPLES = 4
 
 

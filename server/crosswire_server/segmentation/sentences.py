@@ -40,13 +40,14 @@ _DOMAIN = re.compile(r"[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,6}(?=\s)")
 # After a closing quote, a name and a verb of saying continue the sentence:
 # '"... a duet?" Zhukov wrote under a video', '"..." Larisa Kharlamova agreed.'
 _ATTRIBUTION = re.compile(
-    r"(?:[A-ZА-ЯЁ][\w'’.\-]*\s+){1,3}"
+    r"(?:[A-ZА-ЯЁ@][\w'’.\-]*\s+){1,3}"
     r"(?:said|says|wrote|writes|added|adds|asked|asks|agreed|noted|notes|told|explained|stressed|emphasi[sz]ed"
     r"|stated|replied|continued|concluded|commented|tweeted|recalled|insisted|declared|announced|argued|warned"
     r"|claimed|admitted|сказал|заявил|написал|добавил|отметил|подчеркнул|пояснил|сообщил|рассказал|уточнил"
     r"|ответил|спросил)а?"
     r"(?=\s*[.,;:!?]|\s+(?:in|on|under|at|during|after|while|from|via|when|в|во|на|под|после|при)\s)"
 )
+_NUMBER_RANGE = re.compile(r"[+\-−–]?\d")
 _SOFT_CUT = re.compile(r"[,;:)\]»”\"]\s|\s[—–-]\s")
 
 
@@ -105,20 +106,35 @@ def _is_boundary(text: str, match: re.Match, begin: int, end: int) -> bool:
     while nxt < end - 1 and text[nxt] in _OPENERS:
         nxt += 1
     char = text[nxt]
+    quoted = match.group(0)[-1] in _QUOTES
     if char in _DASHES:
         after_dash = _SPACE.match(text, nxt + 1, end).end()
+        if after_dash >= end:
+            return True
         # "…!» — сказал он" goes on; "…сказал он. — Мы готовы" is a new line of speech;
         # "в 2021-2025 гг. - 66,4 руб." is judged by what stands before the dash.
-        if after_dash >= end or text[after_dash].isupper():
-            return True
+        if text[after_dash].isupper():
+            return not (quoted and _ATTRIBUTION.match(text, after_dash, end))
         nxt, char = after_dash, text[after_dash]
     if char.islower():
         return bool(_DOMAIN.match(text, nxt, end))
-    if match.group(0)[-1] in _QUOTES and _ATTRIBUTION.match(text, nxt, end):
+    if quoted and _ATTRIBUTION.match(text, nxt, end):
         return False
-    if match.group("end") != ".":
+    if _in_short_parenthesis(text, begin, punct_start, nxt):
+        return False  # "(авиабаза НАТО. Ред.)"
+    punct = match.group("end")
+    if punct in ("...", "…") and _NUMBER_RANGE.match(text, nxt, end):
+        before = text[max(begin, punct_start - 6):punct_start].rstrip()
+        if before and (before[-1].isdigit() or before[-1] in "°ºCСF"):
+            return False  # "+3 ... +8 градусов", "+15°С...+17°С"
+    if punct != ".":
         return True
     return _ends_at_dot(text, punct_start, begin, nxt)
+
+
+def _in_short_parenthesis(text: str, begin: int, position: int, nxt: int) -> bool:
+    """Whether position is inside a parenthesis that closes a few characters after nxt."""
+    return text.rfind("(", begin, position) > text.rfind(")", begin, position) and ")" in text[nxt:nxt + 12]
 
 
 def _ends_at_dot(text: str, dot: int, begin: int, nxt: int) -> bool:

@@ -37,6 +37,7 @@ _TIMESTAMP_WORDS = frozenset(
 )
 _MONTH_WORDS = frozenset(_MONTHS)
 _LETTERS = re.compile(r"[^\W\d_]+")
+_DIGIT = re.compile(r"\d")
 _CLOCK_OR_DATE = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
 
 _CREDIT = re.compile(
@@ -136,7 +137,7 @@ def _pattern_role(line: str, words: int) -> Role:
 
 def _is_timestamp(line: str) -> bool:
     """A line made only of dates, times and words like «обновлено» or "updated"."""
-    if len(line) > 120 or not any(ch.isdigit() for ch in line):
+    if len(line) > 120 or not _DIGIT.search(line):
         return False
     letters = [word.lower() for word in _LETTERS.findall(line)]
     if not all(word in _TIMESTAMP_WORDS for word in letters):
