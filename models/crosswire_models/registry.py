@@ -8,7 +8,6 @@ such file and `Registry.with_model` swaps one entry.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -18,10 +17,7 @@ from typing import Any
 from crosswire_models.errors import InvalidModelError, UnknownModelError
 from crosswire_models.store import check_name, format_pairs, parse_pair
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
+import tomllib
 
 REGISTRY_ENV = "CROSSWIRE_REGISTRY"
 # The ctranslate2 converter each source format goes through ("none": already CTranslate2).
