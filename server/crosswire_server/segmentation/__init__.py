@@ -46,7 +46,7 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
     pieces = _pieces(view.text, max_sentence_chars)
     spans = [view.original_span(start, end) for start, end, *_ in pieces]
     roles = [role for *_, role, _ in pieces]
-    duplicates = find_duplicates([text[start:end] for start, end in spans], roles)
+    duplicates = find_duplicates([view.text[start:end] for start, end, *_ in pieces], roles)
     sentences = [
         Sentence(index, start, end, text[start:end], paragraph, role, duplicate_of, forced)
         for index, ((start, end), (_, _, paragraph, role, forced), duplicate_of) in enumerate(

@@ -158,7 +158,7 @@ def _caption_names(lines: list[str], words: list[int], parts: list[Part], title_
 
 
 def _header(lines: list[str], words: list[int], parts: list[Part], title_like: list[bool], body_start: int) -> None:
-    """Label the title-like lines above the running text: sections, headline and its repeats."""
+    """Label the title-like lines above the running text: sections and headline; and its repeats anywhere."""
     candidates = [i for i in range(body_start) if parts[i].role == Role.BODY and title_like[i]]
     if not candidates:
         return
@@ -167,5 +167,6 @@ def _header(lines: list[str], words: list[int], parts: list[Part], title_like: l
     for i in candidates:
         if i < headline:
             parts[i] = Part(Role.SECTION)
-        elif i == headline or normalize(lines[i]) == headline_key:
+    for i in range(headline, len(lines)):
+        if parts[i].role == Role.BODY and title_like[i] and normalize(lines[i]) == headline_key:
             parts[i] = Part(Role.HEADLINE)
