@@ -3,7 +3,9 @@
 Sentences from every concurrent request queue up together; a worker gathers
 them for a short window, groups them by decoding options, orders them by
 length and hands them to `translate_batch` in a thread, so the event loop never
-blocks. Up to `inter_threads` batches run at once (one per translator replica).
+blocks. Up to `inter_threads` batches run at once (one per translator replica):
+what is queued when replicas are free is shared out between all of them, since
+on CPU two half-size batches on two cores beat one batch on one core.
 Sentences of a cancelled request are dropped before they reach the model.
 """
 
@@ -11,12 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import ctranslate2
 
 from crosswire_server.errors import Overloaded
+
+# Called after each batch with (sentences, source tokens, target tokens, seconds).
+BatchObserver = Callable[[int, int, int, float], None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,22 @@ class _Item:
     future: asyncio.Future
 
 
+def share_out(items: list[_Item], parts: int) -> list[list[_Item]]:
+    """Sort by length and cut into at most `parts` runs of about equal token counts."""
+    items = sorted(items, key=lambda item: len(item.tokens))
+    parts = max(1, min(parts, len(items)))
+    total = sum(len(item.tokens) for item in items)
+    groups: list[list[_Item]] = [[]]
+    filled = 0
+    for item in items:
+        boundary = total * len(groups) / parts
+        if groups[-1] and len(groups) < parts and filled + len(item.tokens) / 2 > boundary:
+            groups.append([])
+        groups[-1].append(item)
+        filled += len(item.tokens)
+    return groups
+
+
 class BatchScheduler:
     """Gathers sentences from concurrent requests into batches for one translator."""
 
@@ -56,15 +79,18 @@ class BatchScheduler:
         max_queued: int = 20000,
         max_input_tokens: int = 256,
         parallel_batches: int = 1,
+        on_batch: BatchObserver | None = None,
     ) -> None:
         self._translator = translator
         self._batch_tokens = batch_tokens
         self._window_s = window_s
         self._max_queued = max_queued
         self._max_input_tokens = max_input_tokens
+        self._parallel = parallel_batches
+        self._on_batch = on_batch
         self._queue: collections.deque[_Item] = collections.deque()
         self._wakeup = asyncio.Event()
-        self._slots = asyncio.Semaphore(parallel_batches)
+        self._slot_freed = asyncio.Event()
         self._executor = ThreadPoolExecutor(parallel_batches, thread_name_prefix="ct2-batch")
         self._running: set[asyncio.Task] = set()
         self._worker: asyncio.Task | None = None
@@ -73,7 +99,13 @@ class BatchScheduler:
 
     @property
     def queued(self) -> int:
+        """Sentences waiting for a batch."""
         return len(self._queue)
+
+    @property
+    def running(self) -> int:
+        """Batches being translated now."""
+        return len(self._running)
 
     async def translate(self, token_lists: list[list[str]], options: DecodeOptions) -> list[Decoded]:
         """Queue sentences (as source pieces) and wait for their hypotheses, in order.
@@ -91,7 +123,8 @@ class BatchScheduler:
         if self._worker is None:
             self._worker = loop.create_task(self._run(), name="crosswire-batch-scheduler")
         items = [_Item(tokens, options, loop.create_future()) for tokens in token_lists]
-        self._queue.extend(items)
+        # Queued shortest first: a big request's sentences then leave in batches of like lengths.
+        self._queue.extend(sorted(items, key=lambda item: len(item.tokens)))
         self._wakeup.set()
         try:
             return list(await asyncio.gather(*(item.future for item in items)))
@@ -104,58 +137,66 @@ class BatchScheduler:
         while True:
             await self._wakeup.wait()
             await asyncio.sleep(self._window_s)
-            await self._slots.acquire()
-            batch = self._take_batch()
+            while len(self._running) >= self._parallel:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+            free = self._parallel - len(self._running)
+            taken = self._take(free * self._batch_tokens)
             if not self._queue:
                 self._wakeup.clear()
-            if not batch:
-                self._slots.release()
-                continue
-            task = asyncio.get_running_loop().create_task(self._translate(batch))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            for batch in share_out(taken, free) if taken else []:
+                task = asyncio.get_running_loop().create_task(self._translate(batch))
+                self._running.add(task)
+                task.add_done_callback(self._finished)
 
-    def _take_batch(self) -> list[_Item]:
-        """Take the live sentences sharing the oldest one's options, up to a few batches' worth."""
+    def _finished(self, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        self._slot_freed.set()
+
+    def _take(self, budget: int) -> list[_Item]:
+        """Take live sentences sharing the oldest one's options, oldest first, up to `budget` tokens."""
         while self._queue and self._queue[0].future.done():
             self._queue.popleft()
         if not self._queue:
             return []
         options = self._queue[0].options
-        budget = self._batch_tokens * 4
         taken: list[_Item] = []
         kept: collections.deque[_Item] = collections.deque()
+        full = False
         while self._queue:
             item = self._queue.popleft()
             if item.future.done():
                 continue
-            if item.options == options and budget > 0:
+            if not full and item.options == options and (not taken or len(item.tokens) <= budget):
                 taken.append(item)
                 budget -= len(item.tokens)
             else:
+                full = full or item.options == options
                 kept.append(item)
         self._queue = kept
         return taken
 
     async def _translate(self, batch: list[_Item]) -> None:
         try:
-            batch.sort(key=lambda item: len(item.tokens))
             options = batch[0].options
             loop = asyncio.get_running_loop()
+            began = time.perf_counter()
             results = await loop.run_in_executor(
                 self._executor, self._translate_sync, [item.tokens for item in batch], options
             )
+            seconds = time.perf_counter() - began
             self.batches += 1
             self.sentences += len(batch)
             for item, result in zip(batch, results):
                 if not item.future.done():
                     item.future.set_result(result)
+            if self._on_batch is not None:
+                self._on_batch(len(batch), sum(len(item.tokens) for item in batch),
+                               sum(len(r.hypotheses[0]) for r in results), seconds)
         except Exception as exc:
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(exc)
-        finally:
-            self._slots.release()
 
     def _translate_sync(self, token_lists: list[list[str]], options: DecodeOptions) -> list[Decoded]:
         results = self._translator.translate_batch(
