@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
 
 from crosswire_server.config import ServerConfig
+from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.common import Runtime
 from crosswire_server.rpc.segmentation import SegmentationServicer
 from crosswire_server.rpc.translation import TranslationServicer
@@ -51,6 +52,7 @@ class CrosswireServer:
             [*self._services, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
         )
         self.port = 0
+        self.metrics_port = 0
         self._loading: asyncio.Task | None = None
 
     async def _set_health(self, status: int) -> None:
@@ -68,6 +70,12 @@ class CrosswireServer:
             self.port = self._server.add_secure_port(address, credentials)
         else:
             self.port = self._server.add_insecure_port(address)
+        if self.config.metrics_port:
+            metrics = Metrics()
+            self.metrics_port = metrics.serve(self.config.host, self.config.metrics_port)
+            self.runtime.metrics = metrics
+            address = f"http://{self.config.host}:{self.metrics_port}/metrics"
+            log.info("metrics", extra={"fields": {"address": address}})
         await self._server.start()
         log.info("listening", extra={"fields": {"address": f"{self.config.host}:{self.port}",
                                                 "tls": bool(self.config.tls_cert)}})
@@ -87,6 +95,8 @@ class CrosswireServer:
             log.warning(problem)
             self.runtime.set_problem(problem)
             return
+        if self.runtime.metrics is not None:
+            engine.observe(self.runtime.metrics)
         self.runtime.set_engine(engine)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"fields": {"models": [m.name for m in engine.models()]}})
@@ -104,6 +114,8 @@ class CrosswireServer:
         await self._server.stop(self.config.grace_period_s if grace is None else grace)
         if self.runtime.ready:
             await self.runtime.engine.close()
+        if self.runtime.metrics is not None:
+            self.runtime.metrics.close()
         log.info("stopped")
 
     async def wait_for_termination(self) -> None:

@@ -47,6 +47,8 @@ class ServerConfig:
     batch_tokens: int = _setting(2048, "source tokens per CTranslate2 batch")
     batch_window_ms: float = _setting(2.0, "how long the scheduler waits to gather sentences into a batch")
     max_queued_sentences: int = _setting(20000, "queued sentences per model before RESOURCE_EXHAUSTED")
+    cache_size: int = _setting(20000, "translations kept for repeated sentences (LRU entries; 0 = off)")
+    metrics_port: int = _setting(0, "serve Prometheus metrics on this port of the same host (0 = off)")
     max_texts: int = _setting(1024, "texts per Translate request")
     max_chars: int = _setting(1_000_000, "characters per request, all texts together")
     max_message_bytes: int = _setting(8 * 1024 * 1024, "largest request message in bytes")

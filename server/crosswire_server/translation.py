@@ -10,6 +10,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from crosswire.types import (
     DEFAULT_ROLES,
@@ -24,10 +25,14 @@ from crosswire.types import (
 )
 
 from crosswire_server.batching import BatchScheduler, DecodeOptions, Decoded
+from crosswire_server.cache import CacheStats, TranslationCache
 from crosswire_server.config import ServerConfig
 from crosswire_server.engine import LoadedModel, load_models
 from crosswire_server.errors import InvalidInput, NotReady, UnsupportedPair
 from crosswire_server.segmentation import detect_language, segment
+
+if TYPE_CHECKING:  # prometheus_client is imported only when metrics are on
+    from crosswire_server.metrics import Metrics
 
 DEFAULT_TARGET = "en"
 # A long sentence is preferably cut after one of these (clause punctuation).
@@ -80,6 +85,8 @@ class TranslationEngine:
         self.config = config
         self._models = {model.name: model for model in models}
         self._schedulers: dict[str, BatchScheduler] = {}
+        self._cache: TranslationCache[Decoded] = TranslationCache(config.cache_size)
+        self._metrics: Metrics | None = None
 
     @classmethod
     def load(cls, config: ServerConfig) -> TranslationEngine:
@@ -92,10 +99,23 @@ class TranslationEngine:
     def pairs(self) -> list[LanguagePair]:
         return sorted({pair for model in self._models.values() for pair in model.pairs}, key=str)
 
+    def observe(self, metrics: Metrics) -> None:
+        """Report batches, queue depth and cache counters to `metrics` (call before translating)."""
+        self._metrics = metrics
+        metrics.watch(self)
+
+    def queue_depths(self) -> dict[str, tuple[int, int]]:
+        """Per model: (sentences queued, batches being translated)."""
+        return {name: (s.queued, s.running) for name, s in list(self._schedulers.items())}
+
+    def cache_stats(self) -> CacheStats:
+        return self._cache.stats()
+
     def scheduler(self, model: LoadedModel) -> BatchScheduler:
         """The model's batch scheduler, created on first use inside the running loop."""
         if model.name not in self._schedulers:
             inter, _ = self.config.threads(model.device)
+            metrics = self._metrics
             self._schedulers[model.name] = BatchScheduler(
                 model.translator,
                 batch_tokens=self.config.batch_tokens,
@@ -103,6 +123,7 @@ class TranslationEngine:
                 max_queued=self.config.max_queued_sentences,
                 max_input_tokens=self.config.max_input_tokens,
                 parallel_batches=inter,
+                on_batch=(lambda *batch: metrics.observe_batch(model.name, *batch)) if metrics else None,
             )
         return self._schedulers[model.name]
 
@@ -224,7 +245,7 @@ class TranslationEngine:
 
         async def run(name: str, owners: list[tuple[_Text, int]]) -> None:
             flat = [chunk for job, i in owners for chunk in job.chunks[i]]
-            decoded = await self.scheduler(self._models[name]).translate(flat, options)
+            decoded = await self._translate_chunks(self._models[name], flat, options)
             position = 0
             for job, i in owners:
                 count = len(job.chunks[i])
@@ -232,6 +253,27 @@ class TranslationEngine:
                 position += count
 
         await asyncio.gather(*(run(name, owners) for name, owners in by_model.items()))
+
+    async def _translate_chunks(self, model: LoadedModel, chunks: list[list[str]],
+                                options: DecodeOptions) -> list[Decoded]:
+        """Translate piece sequences, each distinct one once: from the cache, else through the scheduler."""
+        keys = [(model.name, options, " ".join(chunk)) for chunk in chunks]
+        found: dict[tuple, Decoded] = {}
+        missing: dict[tuple, list[str]] = {}
+        for key, chunk in zip(keys, chunks):
+            if key in found or key in missing:
+                continue
+            cached = self._cache.get(key)
+            if cached is None:
+                missing[key] = chunk
+            else:
+                found[key] = cached
+        self._cache.count_hits(len(keys) - len(found) - len(missing))
+        decoded = await self.scheduler(model).translate(list(missing.values()), options)
+        for key, result in zip(missing, decoded):
+            found[key] = result
+            self._cache.put(key, result)
+        return [found[key] for key in keys]
 
     def _result(self, job: _Text, target: str, translate_duplicates: bool) -> Translation:
         document, model = job.document, job.model

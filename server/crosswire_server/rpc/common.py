@@ -8,13 +8,16 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded
 from crosswire_server.translation import TranslationEngine
+
+if TYPE_CHECKING:
+    from crosswire_server.metrics import Metrics
 
 log = logging.getLogger("crosswire.requests")
 
@@ -35,6 +38,7 @@ class Runtime:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self.metrics: Metrics | None = None
         self._engine: TranslationEngine | None = None
         self._problem = "models are still loading; retry shortly"
 
@@ -67,16 +71,20 @@ class Runtime:
 class RequestRecord:
     """Facts about one request, written as one log line when it ends."""
 
-    def __init__(self, method: str, context: grpc.aio.ServicerContext) -> None:
+    def __init__(self, method: str, context: grpc.aio.ServicerContext, metrics: Metrics | None = None) -> None:
         metadata = dict(context.invocation_metadata() or ())
         self.fields: dict[str, Any] = {"id": metadata.get("x-request-id") or uuid.uuid4().hex[:16], "method": method}
+        self._metrics = metrics
         self._started = time.perf_counter()
 
     def add(self, **fields: Any) -> None:
         self.fields.update(fields)
 
     def emit(self, status: grpc.StatusCode, error: str = "") -> None:
-        self.fields["ms"] = round((time.perf_counter() - self._started) * 1000, 1)
+        seconds = time.perf_counter() - self._started
+        if self._metrics is not None:
+            self._metrics.observe_request(self.fields["method"], status.name, seconds)
+        self.fields["ms"] = round(seconds * 1000, 1)
         self.fields["status"] = status.name
         if error:
             self.fields["error"] = error
@@ -85,9 +93,10 @@ class RequestRecord:
 
 
 @contextlib.asynccontextmanager
-async def handling(context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[RequestRecord]:
-    """Run a handler body: map core errors to statuses, never leak a crash, log one line."""
-    record = RequestRecord(method, context)
+async def handling(context: grpc.aio.ServicerContext, method: str,
+                   metrics: Metrics | None = None) -> AsyncIterator[RequestRecord]:
+    """Run a handler body: map core errors to statuses, never leak a crash, log one line (and count it)."""
+    record = RequestRecord(method, context, metrics)
     # In trailers, not headers: a call answered without headers stays retryable by the client.
     trailers = (("x-request-id", record.fields["id"]),)
     context.set_trailing_metadata(trailers)

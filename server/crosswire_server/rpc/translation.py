@@ -38,7 +38,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
         self._runtime = runtime
 
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
-        async with handling(context, "Translate") as record:
+        async with handling(context, "Translate", self._runtime.metrics) as record:
             texts = list(request.texts)
             record.add(texts=len(texts), characters=sum(map(len, texts)))
             self._runtime.check_size(request)
@@ -59,7 +59,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
     async def TranslateStream(
         self, request_iterator: AsyncIterator[pb.TranslateStreamRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateStreamResponse]:
-        async with handling(context, "TranslateStream") as record:
+        async with handling(context, "TranslateStream", self._runtime.metrics) as record:
             engine = self._runtime.engine
             responses: asyncio.Queue[pb.TranslateStreamResponse | None] = asyncio.Queue()
             reader = asyncio.create_task(self._read_stream(engine, request_iterator, responses, record))
@@ -116,5 +116,5 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
             await responses.put(None)
 
     async def ListModels(self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
-        async with handling(context, "ListModels"):
+        async with handling(context, "ListModels", self._runtime.metrics):
             return pb.ListModelsResponse(models=[model_to_pb(m) for m in self._runtime.engine.models()])
