@@ -15,12 +15,17 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crosswire.convert import (
+    align_request,
+    alignment_from_pb,
+    compare_request,
+    comparison_from_pb,
     document_from_pb,
     model_from_pb,
     role_to_pb,
     translation_from_pb,
 )
-from crosswire.types import Document, ModelInfo, Role, StreamResult, Translation
+from crosswire.types import Alignment, Comparison, Document, ModelInfo, Role, StreamResult, Translation
+from crosswire.v1 import alignment_pb2_grpc as al_grpc
 from crosswire.v1 import segmentation_pb2 as seg_pb
 from crosswire.v1 import segmentation_pb2_grpc as seg_grpc
 from crosswire.v1 import translation_pb2 as tr_pb
@@ -186,6 +191,7 @@ class _Connection:
         self._channel = self._open(address, _credentials(tls, root_certificates), _channel_args(retries + 1))
         self._translation = tr_grpc.TranslationServiceStub(self._channel)
         self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
+        self._alignment = al_grpc.AlignmentServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     @staticmethod
@@ -243,6 +249,18 @@ class Client(_Connection):
         response = self._call(self._segmentation.Segment,
                               seg_pb.SegmentRequest(text=text, language=language or ""), timeout)
         return document_from_pb(response, text)
+
+    def align(self, source: str, targets: Sequence[str], *, timeout: float | None = None,
+              **settings: Any) -> Alignment:
+        """Link the sentences of a source text with target texts; settings: see convert.align_request."""
+        response = self._call(self._alignment.Align, align_request(source, targets, **settings), timeout)
+        return alignment_from_pb(response, source, list(targets))
+
+    def compare(self, report: str, articles: Sequence[str], *, timeout: float | None = None,
+                **settings: Any) -> Comparison:
+        """Rank articles by coverage shared with a report, with side-by-side rows; see convert.compare_request."""
+        response = self._call(self._alignment.Compare, compare_request(report, articles, **settings), timeout)
+        return comparison_from_pb(response, report, list(articles))
 
     def health(self, service: str = "", *, timeout: float | None = None) -> str:
         """The standard health status: "SERVING", "NOT_SERVING", …"""
@@ -302,6 +320,16 @@ class AsyncClient(_Connection):
         response = await self._call(self._segmentation.Segment,
                                     seg_pb.SegmentRequest(text=text, language=language or ""), timeout)
         return document_from_pb(response, text)
+
+    async def align(self, source: str, targets: Sequence[str], *, timeout: float | None = None,
+                    **settings: Any) -> Alignment:
+        response = await self._call(self._alignment.Align, align_request(source, targets, **settings), timeout)
+        return alignment_from_pb(response, source, list(targets))
+
+    async def compare(self, report: str, articles: Sequence[str], *, timeout: float | None = None,
+                      **settings: Any) -> Comparison:
+        response = await self._call(self._alignment.Compare, compare_request(report, articles, **settings), timeout)
+        return comparison_from_pb(response, report, list(articles))
 
     async def health(self, service: str = "", *, timeout: float | None = None) -> str:
         response = await self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)

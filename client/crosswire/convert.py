@@ -6,16 +6,29 @@ format is described in exactly one place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from crosswire.types import (
+    Alignment,
+    AlignMode,
+    CompareRow,
+    Comparison,
     Document,
+    Evidence,
+    Grade,
     Hypothesis,
     LanguagePair,
+    Link,
     ModelInfo,
+    RankedDocument,
     Role,
     Sentence,
+    SentenceRef,
+    SharedTerm,
     TranslatedSegment,
     Translation,
 )
+from crosswire.v1 import alignment_pb2 as al_pb
 from crosswire.v1 import segmentation_pb2 as seg_pb
 from crosswire.v1 import translation_pb2 as tr_pb
 
@@ -144,4 +157,190 @@ def model_from_pb(message: tr_pb.ModelInfo) -> ModelInfo:
         license=message.license,
         source=message.source,
         is_default=message.is_default,
+    )
+
+
+# --- alignment (crosswire/v1/alignment.proto) ---------------------------------
+
+
+def mode_to_pb(mode: AlignMode | str) -> int:
+    return al_pb.AlignMode.Value("ALIGN_MODE_" + AlignMode(mode).name)
+
+
+def mode_from_pb(value: int) -> AlignMode:
+    name = al_pb.AlignMode.Name(value).removeprefix("ALIGN_MODE_")
+    return AlignMode.COMPARABLE if name == "UNSPECIFIED" else AlignMode[name]
+
+
+def _terms_to_pb(terms: list[SharedTerm]) -> list[al_pb.SharedTerm]:
+    return [al_pb.SharedTerm(source=t.source, target=t.target) for t in terms]
+
+
+def link_to_pb(link: Link) -> al_pb.Link:
+    evidence = link.evidence
+    return al_pb.Link(
+        source=link.source,
+        target_doc=link.target_doc,
+        target=link.target,
+        score=link.score,
+        grade=al_pb.LinkGrade.Value("LINK_GRADE_" + link.grade.name),
+        evidence=al_pb.Evidence(
+            embedding_similarity=evidence.embedding_similarity,
+            names=_terms_to_pb(evidence.names),
+            numbers=_terms_to_pb(evidence.numbers),
+            **({} if evidence.translation_similarity is None
+               else {"translation_similarity": evidence.translation_similarity}),
+        ),
+    )
+
+
+def link_from_pb(message: al_pb.Link) -> Link:
+    evidence = message.evidence
+    return Link(
+        source=list(message.source),
+        target_doc=message.target_doc,
+        target=list(message.target),
+        score=round(message.score, 4),
+        grade=Grade[al_pb.LinkGrade.Name(message.grade).removeprefix("LINK_GRADE_")],
+        evidence=Evidence(
+            embedding_similarity=round(evidence.embedding_similarity, 4),
+            translation_similarity=round(evidence.translation_similarity, 4)
+            if evidence.HasField("translation_similarity") else None,
+            names=[SharedTerm(t.source, t.target) for t in evidence.names],
+            numbers=[SharedTerm(t.source, t.target) for t in evidence.numbers],
+        ),
+    )
+
+
+def _segmented_to_pb(document: Document, name: str) -> al_pb.SegmentedDocument:
+    return al_pb.SegmentedDocument(
+        name=name, language=document.language, sentences=[sentence_to_pb(s) for s in document.sentences]
+    )
+
+
+def _segmented_from_pb(message: al_pb.SegmentedDocument, text: str) -> Document:
+    return Document(text, message.language, [sentence_from_pb(s) for s in message.sentences])
+
+
+def alignment_to_pb(alignment: Alignment, source_name: str = "") -> al_pb.AlignResponse:
+    return al_pb.AlignResponse(
+        source=_segmented_to_pb(alignment.source, source_name),
+        targets=[_segmented_to_pb(t, n) for t, n in zip(alignment.targets, alignment.target_names)],
+        links=[link_to_pb(link) for link in alignment.links],
+        unaligned_source=alignment.unaligned_source,
+        unaligned_targets=[
+            al_pb.UnalignedSentences(target_doc=k, indices=indices)
+            for k, indices in enumerate(alignment.unaligned_targets)
+        ],
+        mode=mode_to_pb(alignment.mode),
+    )
+
+
+def alignment_from_pb(message: al_pb.AlignResponse, source_text: str, target_texts: list[str]) -> Alignment:
+    """An AlignResponse as an Alignment; the texts are those the request sent."""
+    unaligned = {u.target_doc: list(u.indices) for u in message.unaligned_targets}
+    return Alignment(
+        source=_segmented_from_pb(message.source, source_text),
+        targets=[_segmented_from_pb(t, text) for t, text in zip(message.targets, target_texts)],
+        target_names=[t.name for t in message.targets],
+        mode=mode_from_pb(message.mode),
+        links=[link_from_pb(link) for link in message.links],
+        unaligned_source=list(message.unaligned_source),
+        unaligned_targets=[unaligned.get(k, []) for k in range(len(message.targets))],
+    )
+
+
+def comparison_to_pb(comparison: Comparison, report_name: str = "") -> al_pb.CompareResponse:
+    return al_pb.CompareResponse(
+        alignment=alignment_to_pb(comparison.alignment, report_name),
+        documents=[
+            al_pb.RankedDocument(
+                target_doc=d.target_doc, name=d.name, score=d.score, linked_source=d.linked_source,
+                linked_target=d.linked_target, shared_names=d.shared_names,
+            )
+            for d in comparison.documents
+        ],
+        rows=[
+            al_pb.CompareRow(
+                source=row.source, text=row.text, translation=row.translation or "",
+                matches=[link_to_pb(link) for link in row.matches],
+            )
+            for row in comparison.rows
+        ],
+        only_in_report=comparison.only_in_report,
+        only_in_coverage=[al_pb.SentenceRef(target_doc=r.target_doc, index=r.index) for r in comparison.only_in_coverage],
+        translated=any(row.translation is not None for row in comparison.rows),
+    )
+
+
+def comparison_from_pb(message: al_pb.CompareResponse, report_text: str, article_texts: list[str]) -> Comparison:
+    """A CompareResponse as a Comparison; the texts are those the request sent."""
+    return Comparison(
+        alignment=alignment_from_pb(message.alignment, report_text, article_texts),
+        documents=[
+            RankedDocument(d.target_doc, d.name, round(d.score, 4), d.linked_source, d.linked_target, list(d.shared_names))
+            for d in message.documents
+        ],
+        rows=[
+            CompareRow(row.source, row.text, row.translation if message.translated else None,
+                       [link_from_pb(link) for link in row.matches])
+            for row in message.rows
+        ],
+        only_in_report=list(message.only_in_report),
+        only_in_coverage=[SentenceRef(r.target_doc, r.index) for r in message.only_in_coverage],
+    )
+
+
+def _documents_to_pb(texts: Sequence[str], names: Sequence[str] | None, default: str) -> list[al_pb.InputDocument]:
+    names = list(names) if names is not None else [f"{default} {k}" for k in range(len(texts))]
+    return [al_pb.InputDocument(name=n, text=t) for n, t in zip(names, texts)]
+
+
+def align_request(
+    source: str,
+    targets: Sequence[str],
+    *,
+    source_language: str = "ru",
+    target_language: str = "en",
+    mode: AlignMode | str = AlignMode.COMPARABLE,
+    presegmented: bool = False,
+    names: Sequence[str] | None = None,
+    source_name: str = "source",
+    roles: Iterable[Role] | None = None,
+) -> al_pb.AlignRequest:
+    """Build an AlignRequest from texts."""
+    if isinstance(targets, str):
+        raise TypeError("targets must be a sequence of texts; wrap a single text in a list")
+    return al_pb.AlignRequest(
+        source=al_pb.InputDocument(name=source_name, text=source),
+        targets=_documents_to_pb(targets, names, "target"),
+        source_language=source_language,
+        target_language=target_language,
+        mode=mode_to_pb(mode),
+        presegmented=presegmented,
+        roles=[role_to_pb(r) for r in roles or ()],
+    )
+
+
+def compare_request(
+    report: str,
+    articles: Sequence[str],
+    *,
+    source_language: str = "ru",
+    target_language: str = "en",
+    presegmented: bool = False,
+    names: Sequence[str] | None = None,
+    report_name: str = "report",
+    roles: Iterable[Role] | None = None,
+) -> al_pb.CompareRequest:
+    """Build a CompareRequest from texts."""
+    if isinstance(articles, str):
+        raise TypeError("articles must be a sequence of texts; wrap a single text in a list")
+    return al_pb.CompareRequest(
+        report=al_pb.InputDocument(name=report_name, text=report),
+        articles=_documents_to_pb(articles, names, "article"),
+        source_language=source_language,
+        target_language=target_language,
+        presegmented=presegmented,
+        roles=[role_to_pb(r) for r in roles or ()],
     )

@@ -11,10 +11,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
+from crosswire.v1 import (
+    alignment_pb2,
+    alignment_pb2_grpc,
+    segmentation_pb2,
+    segmentation_pb2_grpc,
+    translation_pb2,
+    translation_pb2_grpc,
+)
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.metrics import Metrics
+from crosswire_server.rpc.alignment import AlignmentServicer
 from crosswire_server.rpc.common import Runtime
 from crosswire_server.rpc.segmentation import SegmentationServicer
 from crosswire_server.rpc.translation import TranslationServicer
@@ -24,6 +32,7 @@ log = logging.getLogger("crosswire.server")
 
 TRANSLATION_SERVICE = translation_pb2.DESCRIPTOR.services_by_name["TranslationService"].full_name
 SEGMENTATION_SERVICE = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
+ALIGNMENT_SERVICE = alignment_pb2.DESCRIPTOR.services_by_name["AlignmentService"].full_name
 # Messages above this are refused by the transport itself (RESOURCE_EXHAUSTED); up to
 # it, our own check answers INVALID_ARGUMENT naming max_message_bytes.
 _TRANSPORT_SLACK = 4
@@ -44,9 +53,10 @@ class CrosswireServer:
             ]
         )
         self._health = health.aio.HealthServicer()
-        self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE]
+        self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE, ALIGNMENT_SERVICE]
         translation_pb2_grpc.add_TranslationServiceServicer_to_server(TranslationServicer(self.runtime), self._server)
         segmentation_pb2_grpc.add_SegmentationServiceServicer_to_server(SegmentationServicer(self.runtime), self._server)
+        alignment_pb2_grpc.add_AlignmentServiceServicer_to_server(AlignmentServicer(self.runtime), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(
             [*self._services, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server

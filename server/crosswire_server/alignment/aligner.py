@@ -28,13 +28,13 @@ from crosswire.types import (
     SentenceRef,
     SharedTerm,
 )
-from crosswire_server.alignment.comparable import mine
+from crosswire_server.alignment.comparable import link_comparable
 from crosswire_server.alignment.documents import rank_documents
 from crosswire_server.alignment.embeddings import Embedder, default_embedder
 from crosswire_server.alignment.evidence import sentence_terms, shared_terms
 from crosswire_server.alignment.inputs import eligible
 from crosswire_server.alignment.parallel import align_monotone
-from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, margin, pair_features
+from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, pair_features
 from crosswire_server.errors import InvalidInput
 from crosswire_server.segmentation import detect_language
 
@@ -206,8 +206,7 @@ class Aligner:
         return [translations[i] for i in side.index]
 
     def _comparable(self, source: _Side, target: _Side, features: PairFeatures) -> list[Link]:
-        scores = margin(features.combined(self.weights))
-        pairs = mine(scores, np.array(target.document, dtype=np.int64))
+        pairs = link_comparable(features, np.array(target.document, dtype=np.int64), self.weights)
         return [
             self._link(source, target, features, [p.source], [p.target], p.score, p.grade)
             for p in pairs
@@ -274,7 +273,7 @@ class Aligner:
                 embedding_similarity=round(float(features.cosine[block].max()), 4),
                 translation_similarity=None if translation is None else round(translation, 4),
                 names=[SharedTerm(a, b) for a, b in shared_terms(source_terms.names, target_terms.names)],
-                numbers=[SharedTerm(a, b) for a, b in shared_terms(source_terms.numbers, target_terms.numbers)],
+                numbers=[SharedTerm(a, b) for a, b in shared_terms(source_terms.numbers, target_terms.numbers, fuzzy=False)],
             ),
         )
 

@@ -259,12 +259,16 @@ def _edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...]) -> list[tuple[str, str]]:
-    """Pairs (source text, target text) of terms that match, each target term used once."""
+def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool = True) -> list[tuple[str, str]]:
+    """Pairs (source text, target text) of terms that match, each target term used once.
+
+    Names match fuzzily (see _keys_match); numbers (fuzzy=False) only by equal value.
+    """
     pairs, used = [], set()
     for s in source:
         for k, t in enumerate(target):
-            if k not in used and _terms_match(s.keys, t.keys):
+            matched = _terms_match(s.keys, t.keys) if fuzzy else bool(set(s.keys) & set(t.keys))
+            if k not in used and matched:
                 pairs.append((s.text, t.text))
                 used.add(k)
                 break

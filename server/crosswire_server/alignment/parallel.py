@@ -15,8 +15,8 @@ import numpy as np
 
 #: A pair must score above this to be worth linking rather than leaving both
 #: sentences unaligned; a merge of two sentences must earn its penalty.
-SKIP_SCORE = 0.35
-MERGE_PENALTY = 0.15
+SKIP_SCORE = 0.3
+MERGE_PENALTY = 0.5
 
 _ONE_ONE, _ONE_TWO, _TWO_ONE, _SKIP_SOURCE, _SKIP_TARGET = range(1, 6)
 

@@ -1,0 +1,88 @@
+"""Texts in, alignment out: validation, segmentation, optional machine translation, alignment.
+
+Shared by the gRPC servicer and the in-process command line, so both treat a
+request the same way. Translation is asynchronous (the translation engine
+batches across requests); segmentation and alignment run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from crosswire.types import DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
+from crosswire_server.alignment.aligner import Aligner
+from crosswire_server.alignment.inputs import eligible, prepare
+from crosswire_server.errors import InvalidInput
+
+#: Languages both the segmentation layer and the sentence encoder handle.
+SUPPORTED_LANGUAGES = ("ru", "en", "zh")
+
+#: Translates sentences one-to-one: (sentences, source language, target language) -> translations.
+TranslateFn = Callable[[list[str], str, str], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class AlignJob:
+    """One Align or Compare request, as plain values."""
+
+    source: str
+    targets: Sequence[str]
+    names: Sequence[str] | None = None
+    source_language: str = "ru"
+    target_language: str = "en"
+    mode: AlignMode = AlignMode.COMPARABLE
+    presegmented: bool = False
+    roles: frozenset[Role] = field(default=DEFAULT_ROLES)
+
+
+def _language(value: str, default: str, field_name: str) -> str:
+    language = value or default
+    if language not in SUPPORTED_LANGUAGES:
+        raise InvalidInput(f"{field_name}: {language!r} is not supported; use one of {', '.join(SUPPORTED_LANGUAGES)}")
+    return language
+
+
+async def _prepare(aligner: Aligner, job: AlignJob, targets_field: str) -> tuple[Document, list[Document]]:
+    """Check what can be checked before segmenting, then segment every text off the event loop."""
+    source_language = _language(job.source_language, "ru", "source_language")
+    target_language = _language(job.target_language, "en", "target_language")
+    if not job.targets:
+        raise InvalidInput(f"{targets_field}: at least one target document is required")
+    if len(job.targets) > aligner.limits.max_targets:
+        raise InvalidInput(f"{targets_field}: {len(job.targets)} documents, the limit is {aligner.limits.max_targets}")
+
+    def segment_all() -> tuple[Document, list[Document]]:
+        return (
+            prepare(job.source, source_language, job.presegmented),
+            [prepare(text, target_language, job.presegmented) for text in job.targets],
+        )
+
+    return await asyncio.to_thread(segment_all)
+
+
+async def _translations(
+    aligner: Aligner, source: Document, target_language: str, roles: frozenset[Role], translate: TranslateFn | None
+) -> list[str] | None:
+    """Machine translations of the source's sentences (by index), or None without a translator."""
+    indices = eligible(source, roles)
+    if translate is None or not indices or len(source.sentences) > aligner.limits.max_sentences_per_document:
+        return None
+    texts = await translate([source.sentences[i].text for i in indices], source.language, target_language)
+    done = dict(zip(indices, texts))
+    return [done.get(i, "") for i in range(len(source.sentences))]
+
+
+async def align_texts(aligner: Aligner, job: AlignJob, translate: TranslateFn | None = None) -> Alignment:
+    """Segment, translate (when a translator is given) and align."""
+    source, targets = await _prepare(aligner, job, "targets")
+    translations = await _translations(aligner, source, targets[0].language, job.roles, translate)
+    return await asyncio.to_thread(aligner.align, source, targets, job.mode, job.names, translations, job.roles)
+
+
+async def compare_texts(aligner: Aligner, job: AlignJob, translate: TranslateFn | None = None) -> Comparison:
+    """Segment, translate (when a translator is given), align and rank."""
+    report, articles = await _prepare(aligner, job, "articles")
+    translations = await _translations(aligner, report, articles[0].language, job.roles, translate)
+    return await asyncio.to_thread(aligner.compare, report, articles, job.names, translations, job.roles)

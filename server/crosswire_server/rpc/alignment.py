@@ -1,0 +1,81 @@
+"""AlignmentService: protobuf requests → alignment jobs → protobuf responses.
+
+When the runtime has a translation model for the language pair, the job gets
+its translate function: the report's sentences are machine-translated for
+the translation signal and the translation column of Compare.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from crosswire.convert import alignment_to_pb, comparison_to_pb, mode_from_pb
+from crosswire.types import DEFAULT_ROLES, LanguagePair
+from crosswire.v1 import alignment_pb2 as pb
+from crosswire.v1 import alignment_pb2_grpc as pb_grpc
+from crosswire_server.alignment import Aligner
+from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, compare_texts
+from crosswire_server.rpc.common import Runtime, handling
+from crosswire_server.rpc.translation import _roles
+
+
+class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
+    """Serves Align and Compare over the shared runtime."""
+
+    def __init__(self, runtime: Runtime, aligner: Aligner | None = None) -> None:
+        self._runtime = runtime
+        self._aligner = aligner
+
+    @property
+    def aligner(self) -> Aligner:
+        """The aligner, created on first use (loading the encoder takes about a second)."""
+        if self._aligner is None:
+            self._aligner = Aligner()
+        return self._aligner
+
+    def _translator(self, source: str, target: str) -> TranslateFn | None:
+        """The engine's translate function when a model for the pair is loaded."""
+        if not self._runtime.ready:
+            return None
+        engine = self._runtime.engine
+        pair = LanguagePair(source or "ru", target or "en")
+        return engine.translate_sentences if pair in engine.pairs() else None
+
+    async def Align(self, request: pb.AlignRequest, context: grpc.aio.ServicerContext) -> pb.AlignResponse:
+        async with handling(context, "Align") as record:
+            self._runtime.check_size(request)
+            job = AlignJob(
+                source=request.source.text,
+                targets=[t.text for t in request.targets],
+                names=[t.name for t in request.targets],
+                source_language=request.source_language,
+                target_language=request.target_language,
+                mode=mode_from_pb(request.mode),
+                presegmented=request.presegmented,
+                roles=frozenset(_roles(request.roles)) or DEFAULT_ROLES,
+            )
+            translate = self._translator(request.source_language, request.target_language)
+            record.add(targets=len(job.targets), characters=len(job.source) + sum(map(len, job.targets)),
+                       translated=translate is not None)
+            result = await align_texts(self.aligner, job, translate)
+            record.add(links=len(result.links))
+            return alignment_to_pb(result, request.source.name)
+
+    async def Compare(self, request: pb.CompareRequest, context: grpc.aio.ServicerContext) -> pb.CompareResponse:
+        async with handling(context, "Compare") as record:
+            self._runtime.check_size(request)
+            job = AlignJob(
+                source=request.report.text,
+                targets=[a.text for a in request.articles],
+                names=[a.name for a in request.articles],
+                source_language=request.source_language,
+                target_language=request.target_language,
+                presegmented=request.presegmented,
+                roles=frozenset(_roles(request.roles)) or DEFAULT_ROLES,
+            )
+            translate = self._translator(request.source_language, request.target_language)
+            record.add(targets=len(job.targets), characters=len(job.source) + sum(map(len, job.targets)),
+                       translated=translate is not None)
+            result = await compare_texts(self.aligner, job, translate)
+            record.add(links=len(result.alignment.links))
+            return comparison_to_pb(result, request.report.name)
