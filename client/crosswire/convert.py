@@ -214,12 +214,14 @@ def link_from_pb(message: al_pb.Link) -> Link:
 
 def _segmented_to_pb(document: Document, name: str) -> al_pb.SegmentedDocument:
     return al_pb.SegmentedDocument(
-        name=name, language=document.language, sentences=[sentence_to_pb(s) for s in document.sentences]
+        name=name, language=document.language, sentences=[sentence_to_pb(s) for s in document.sentences],
+        detected_language=document.detected_language,
     )
 
 
 def _segmented_from_pb(message: al_pb.SegmentedDocument, text: str) -> Document:
-    return Document(text, message.language, [sentence_from_pb(s) for s in message.sentences])
+    return Document(text, message.language, [sentence_from_pb(s) for s in message.sentences],
+                    detected_language=message.detected_language)
 
 
 def alignment_to_pb(alignment: Alignment, source_name: str = "") -> al_pb.AlignResponse:

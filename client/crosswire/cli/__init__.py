@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["serve", "translate", "segment", "models"]
+COMMANDS = ["serve", "translate", "segment", "models", "align", "compare"]
 
 
 class CLIError(Exception):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from crosswire.cli import CLIError, require_server_side
-from crosswire.types import Document, Translation
+from crosswire.types import Alignment, Comparison, Document, Translation
 
 ENGINE_FLAGS = ("models_dir", "device", "compute_type", "inter_threads", "intra_threads")
 
@@ -52,6 +52,12 @@ class RemoteBackend:
     def segment(self, text: str, language: str | None) -> Document:
         return self.call("segment", text, language)
 
+    def align(self, source: str, targets: Sequence[str], **settings: Any) -> Alignment:
+        return self.call("align", source, list(targets), **settings)
+
+    def compare(self, report: str, articles: Sequence[str], **settings: Any) -> Comparison:
+        return self.call("compare", report, list(articles), **settings)
+
     def close(self) -> None:
         self._client.close()
 
@@ -66,6 +72,7 @@ class LocalBackend:
         self.config = ServerConfig.from_args(args)
         self._loop = asyncio.new_event_loop()
         self._engine = None
+        self._aligner = None
 
     @property
     def engine(self) -> Any:
@@ -108,6 +115,32 @@ class LocalBackend:
         from crosswire_server.segmentation import detect_language, segment
 
         return segment(text, language or detect_language(text) or "en")
+
+    def _alignment_job(self, method: str, texts: tuple[str, Sequence[str]], settings: dict[str, Any]) -> Any:
+        """Run an alignment job in-process, translating the source when a model for the pair is installed."""
+        from crosswire_server.alignment import Aligner, jobs
+
+        job = jobs.AlignJob(texts[0], list(texts[1]), **settings)
+        pair = (job.source_language, job.target_language)
+        translate = None
+        if any((p.source, p.target) == pair for p in self._engine_if_installed()):
+            translate = self.engine.translate_sentences
+        if self._aligner is None:
+            self._aligner = Aligner()
+        return self.run(getattr(jobs, method)(self._aligner, job, translate))
+
+    def _engine_if_installed(self) -> list[Any]:
+        """Language pairs of the installed models; none (and no error) when nothing is installed."""
+        try:
+            return self.engine.pairs()
+        except CLIError:
+            return []
+
+    def align(self, source: str, targets: Sequence[str], **settings: Any) -> Alignment:
+        return self._alignment_job("align_texts", (source, targets), settings)
+
+    def compare(self, report: str, articles: Sequence[str], **settings: Any) -> Comparison:
+        return self._alignment_job("compare_texts", (report, articles), settings)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -35,14 +35,16 @@ class InputDocument(_message.Message):
     def __init__(self, name: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class SegmentedDocument(_message.Message):
-    __slots__ = ("name", "language", "sentences")
+    __slots__ = ("name", "language", "sentences", "detected_language")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     name: str
     language: str
     sentences: _containers.RepeatedCompositeFieldContainer[_segmentation_pb2.Sentence]
-    def __init__(self, name: _Optional[str] = ..., language: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[_segmentation_pb2.Sentence, _Mapping]]] = ...) -> None: ...
+    detected_language: str
+    def __init__(self, name: _Optional[str] = ..., language: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[_segmentation_pb2.Sentence, _Mapping]]] = ..., detected_language: _Optional[str] = ...) -> None: ...
 
 class SharedTerm(_message.Message):
     __slots__ = ("source", "target")

@@ -165,7 +165,8 @@ class Aligner:
         for field, document in [("source", source), *((f"targets[{k}]", t) for k, t in enumerate(targets))]:
             count = len(eligible(document, roles))
             if count == 0:
-                raise InvalidInput(f"{field}: the document has no sentence to align (empty text?)")
+                wanted = ", ".join(sorted(role.value for role in roles))
+                raise InvalidInput(f"{field}: the document has no sentence to align (empty, or no {wanted} sentences)")
             if len(document.sentences) > limits.max_sentences_per_document:
                 raise InvalidInput(
                     f"{field}: {len(document.sentences)} sentences, the limit is "

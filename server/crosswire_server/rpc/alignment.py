@@ -7,6 +7,8 @@ the translation signal and the translation column of Compare.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 
 from crosswire.convert import alignment_to_pb, comparison_to_pb, mode_from_pb
@@ -41,22 +43,26 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
         pair = LanguagePair(source or "ru", target or "en")
         return engine.translate_sentences if pair in engine.pairs() else None
 
+    def _job(self, source: pb.InputDocument, targets: Sequence[pb.InputDocument],
+             request: pb.AlignRequest | pb.CompareRequest, mode: int = 0) -> tuple[AlignJob, TranslateFn | None]:
+        """The request as an AlignJob, and the translate function for its language pair (if any)."""
+        job = AlignJob(
+            source=source.text,
+            targets=[t.text for t in targets],
+            names=[t.name for t in targets],
+            source_language=request.source_language,
+            target_language=request.target_language,
+            mode=mode_from_pb(mode),
+            presegmented=request.presegmented,
+            roles=frozenset(_roles(request.roles)) or DEFAULT_ROLES,
+        )
+        return job, self._translator(request.source_language, request.target_language)
+
     async def Align(self, request: pb.AlignRequest, context: grpc.aio.ServicerContext) -> pb.AlignResponse:
         async with handling(context, "Align") as record:
             self._runtime.check_size(request)
-            job = AlignJob(
-                source=request.source.text,
-                targets=[t.text for t in request.targets],
-                names=[t.name for t in request.targets],
-                source_language=request.source_language,
-                target_language=request.target_language,
-                mode=mode_from_pb(request.mode),
-                presegmented=request.presegmented,
-                roles=frozenset(_roles(request.roles)) or DEFAULT_ROLES,
-            )
-            translate = self._translator(request.source_language, request.target_language)
-            record.add(targets=len(job.targets), characters=len(job.source) + sum(map(len, job.targets)),
-                       translated=translate is not None)
+            job, translate = self._job(request.source, request.targets, request, request.mode)
+            record.add(targets=len(job.targets), translated=translate is not None)
             result = await align_texts(self.aligner, job, translate)
             record.add(links=len(result.links))
             return alignment_to_pb(result, request.source.name)
@@ -64,18 +70,8 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
     async def Compare(self, request: pb.CompareRequest, context: grpc.aio.ServicerContext) -> pb.CompareResponse:
         async with handling(context, "Compare") as record:
             self._runtime.check_size(request)
-            job = AlignJob(
-                source=request.report.text,
-                targets=[a.text for a in request.articles],
-                names=[a.name for a in request.articles],
-                source_language=request.source_language,
-                target_language=request.target_language,
-                presegmented=request.presegmented,
-                roles=frozenset(_roles(request.roles)) or DEFAULT_ROLES,
-            )
-            translate = self._translator(request.source_language, request.target_language)
-            record.add(targets=len(job.targets), characters=len(job.source) + sum(map(len, job.targets)),
-                       translated=translate is not None)
+            job, translate = self._job(request.report, request.articles, request)
+            record.add(targets=len(job.targets), translated=translate is not None)
             result = await compare_texts(self.aligner, job, translate)
             record.add(links=len(result.alignment.links))
             return comparison_to_pb(result, request.report.name)

@@ -1,0 +1,163 @@
+"""Alignment quality and speed on ../shared/data/eval/ru-en, against the targets of the issue.
+
+    python benchmarks/alignment.py [--part tatoeba|parallel|comparable|documents|speed ...]
+
+Every figure uses the constants fixed in crosswire_server/alignment (calibrated
+on other data by benchmarks/calibrate_alignment.py). There is no ru->en
+translation model here, so the ru-en figures are without the translation
+signal. The ablation rows switch one signal off at a time.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the speed target says
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from _setup import read_lines  # noqa: E402
+from alignment_data import TEST_SEED, Sweep, comparable_tasks, precision_recall, wmt21_documents  # noqa: E402
+
+from crosswire_server.alignment import Aligner, Weights, presegment  # noqa: E402
+from crosswire_server.alignment.comparable import SAME_MIN_COSINE, SAME_THRESHOLD, link_comparable  # noqa: E402
+from crosswire_server.alignment.embeddings import Embedder, default_embedder  # noqa: E402
+from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, margin, pair_features  # noqa: E402
+
+ABLATIONS = {
+    "all signals": DEFAULT_WEIGHTS,
+    "- names": DEFAULT_WEIGHTS.without("names"),
+    "- numbers": DEFAULT_WEIGHTS.without("numbers"),
+    "embeddings only": DEFAULT_WEIGHTS.without("names", "numbers"),
+}
+
+
+def _row(label: str, figure: str, target: str) -> None:
+    print(f"  {label:<44} {figure:<28} {target}")
+
+
+def tatoeba() -> None:
+    """Nearest-neighbour retrieval over the 1,000 Tatoeba rus-eng pairs, both directions."""
+    ru = read_lines("eval/ru-en/tatoeba.ru", 1000)
+    en = read_lines("eval/ru-en/tatoeba.en", 1000)
+    features = pair_features(default_embedder(), ru, en, "ru", "en")
+    gold = np.arange(len(ru))
+    print("Tatoeba rus-eng retrieval accuracy (ru->en / en->ru), target >= 0.95 both")
+
+    def accuracy(scores: np.ndarray) -> str:
+        return f"{np.mean(scores.argmax(1) == gold):.3f} / {np.mean(scores.argmax(0) == gold):.3f}"
+
+    _row("baseline: plain cosine", accuracy(features.cosine), "")
+    for label, weights in ABLATIONS.items():
+        _row(f"margin, {label}", accuracy(margin(features.combined(weights))), ">= 0.95 / 0.95")
+
+
+def parallel() -> None:
+    """Parallel mode on wmt21-docs: each Russian document against its reference, presegmented."""
+    docs = wmt21_documents()
+    print(f"wmt21-docs parallel mode, {len(docs)} documents, link F1 over linked sentence pairs (target >= 0.98)")
+    for label, weights in ABLATIONS.items():
+        aligner = Aligner(weights=weights)
+        predicted, gold = set(), set()
+        for n, doc in enumerate(docs):
+            result = aligner.align(presegment("\n".join(doc.ru), "ru"), [presegment("\n".join(doc.en), "en")], "parallel")
+            predicted |= {(n, i, j) for link in result.links for i in link.source for j in link.target}
+            gold |= {(n, i, i) for i in range(len(doc.ru))}
+        p, r, f = precision_recall(predicted, gold)
+        _row(label, f"P {p:.4f} R {r:.4f} F1 {f:.4f}", ">= 0.98 F1")
+
+
+def comparable() -> None:
+    """Comparable mode: 60% of the reference + two other documents, shuffled (fixed seed)."""
+    tasks = comparable_tasks(wmt21_documents(), TEST_SEED)
+    gold_total = sum(len(t.gold) for t in tasks)
+    print(
+        f"wmt21-docs comparable mode, seed {TEST_SEED}, {len(tasks)} documents, {gold_total} gold links; "
+        f"'same' links at the fixed thresholds (margin {SAME_THRESHOLD}, cosine {SAME_MIN_COSINE})"
+    )
+    embedder = default_embedder()
+    features = [pair_features(embedder, t.ru, t.en, "ru", "en") for t in tasks]
+    cosine = [(float(s), (i, j) in t.gold) for t, f in zip(tasks, features) for (i, j), s in np.ndenumerate(f.cosine)]
+    _row("baseline: plain cosine, best threshold after", _best_threshold(cosine, gold_total), "(peeks at the answers)")
+    for label, weights in ABLATIONS.items():
+        predicted, all_links, gold = set(), set(), set()
+        for n, (task, f) in enumerate(zip(tasks, features)):
+            for pair in link_comparable(f, np.zeros(len(task.en), dtype=np.int64), weights):
+                all_links.add((n, pair.source, pair.target))
+                if pair.grade.value == "same":
+                    predicted.add((n, pair.source, pair.target))
+            gold |= {(n, i, j) for i, j in task.gold}
+        p, r, f1 = precision_recall(predicted, gold)
+        _row(f"{label}: same links", f"P {p:.4f} R {r:.4f} F1 {f1:.4f}", "P >= 0.97, R >= 0.95")
+        p, r, f1 = precision_recall(all_links, gold)
+        _row(f"{label}: same + related links", f"P {p:.4f} R {r:.4f} F1 {f1:.4f}", "")
+
+
+def _best_threshold(scored: list[tuple[float, bool]], gold: int) -> str:
+    """Best F1 over every threshold on the pair scores (each pair judged alone)."""
+    sweep = Sweep.of(scored, gold)
+    best = sweep.best
+    return f"P {sweep.precision[best]:.4f} R {sweep.recall[best]:.4f} F1 {sweep.f1[best]:.4f}"
+
+
+def documents() -> None:
+    """Each Russian document against all English references: is the right one ranked first?"""
+    docs = wmt21_documents()
+    articles = [presegment("\n".join(doc.en), "en") for doc in docs]
+    names = [doc.name for doc in docs]
+    print(f"wmt21-docs document matching, each Russian document against all {len(docs)} references (target >= 0.99)")
+    for label, weights in ABLATIONS.items():
+        aligner = Aligner(weights=weights)
+        hits = 0
+        for k, doc in enumerate(docs):
+            comparison = aligner.compare(presegment("\n".join(doc.ru), "ru"), articles, names)
+            hits += comparison.documents[0].target_doc == k
+        _row(label, f"top-1 {hits / len(docs):.4f} ({hits}/{len(docs)})", ">= 0.99")
+
+
+def speed(repeats: int = 5) -> None:
+    """A 60-sentence report against five 60-sentence articles, one core, fresh embedding cache."""
+    ru = read_lines("eval/ru-en/newstest2019.ru", 360)
+    en = read_lines("eval/ru-en/newstest2019.en", 360)
+    report = "\n".join(ru[:60])
+    articles = ["\n".join(en[start : start + 60]) for start in range(0, 300, 60)]
+    embedder = Embedder(threads=1)
+    embedder.encode(["warm-up"])  # load the weights outside the timing
+    timings, encoded = [], 0
+    for _ in range(repeats):
+        embedder._cache.clear()
+        before = embedder.encoded
+        started = time.perf_counter()
+        aligner = Aligner(embedder=embedder)
+        comparison = aligner.compare(presegment(report, "ru"), [presegment(text, "en") for text in articles])
+        timings.append(time.perf_counter() - started)
+        encoded = embedder.encoded - before
+    alignment = comparison.alignment
+    sentences = len(alignment.source.sentences) + sum(len(t.sentences) for t in alignment.targets)
+    print(f"speed: {len(alignment.source.sentences)}-sentence report vs {len(alignment.targets)} articles of "
+          f"{[len(t.sentences) for t in alignment.targets]} sentences, one core, cold cache, no translation "
+          "(target < 1 s)")
+    _row("compare (embed + align + rank)", f"median {statistics.median(timings):.3f} s", "< 1 s")
+    _row("texts embedded per run", f"{encoded} for {sentences} sentences", "each distinct text once")
+    _row("links found", f"{len(alignment.links)}", "")
+
+
+PARTS = {"tatoeba": tatoeba, "parallel": parallel, "comparable": comparable, "documents": documents, "speed": speed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=PARTS, action="append", help="run only these parts (repeatable)")
+    args = parser.parse_args()
+    print("no ru->en translation model on this machine: figures are without the translation signal")
+    for name in args.part or PARTS:
+        PARTS[name]()
+        print()
+
+
+if __name__ == "__main__":
+    main()

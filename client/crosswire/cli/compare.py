@@ -1,0 +1,95 @@
+"""`crosswire compare`: a report against candidate articles, ranked, side by side.
+
+    crosswire compare REPORT ARTICLE [ARTICLE ...] [--html OUT.html] [--format json|text]
+
+JSON output (a stable contract): {"report": {...}, "articles": [{...}], "documents":
+[{"target_doc": k, "name", "score", "linked_source", "linked_target", "shared_names"}]
+(ranked best first), "links": [...], "rows": [{"source": i, "text", "translation",
+"matches": [link, ...]}], "only_in_report": [i, ...], "only_in_coverage":
+[{"target_doc": k, "index": j}, ...]}; documents, sentences and links as in
+`crosswire align`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from crosswire.cli import CLIError
+from crosswire.cli.align import add_alignment_arguments, document_json, link_json, run_on_backend
+from crosswire.types import Comparison
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="rank articles by coverage shared with a report and show them side by side",
+        description="Rank the ARTICLEs by the coverage they share with REPORT, link the sentences that say "
+                    "the same, and list what only one side reports.",
+    )
+    add_alignment_arguments(parser)
+    parser.add_argument("report", metavar="REPORT", help="the report ('-' = stdin)")
+    parser.add_argument("articles", nargs="+", metavar="ARTICLE", help="candidate articles")
+    parser.add_argument("--html", metavar="OUT.html", type=Path, help="also write a self-contained side-by-side page")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="what to print (default: text)")
+    parser.set_defaults(run=run)
+
+
+def comparison_json(comparison: Comparison, report_name: str) -> dict[str, Any]:
+    alignment = comparison.alignment
+    return {
+        "report": document_json(alignment.source, report_name),
+        "articles": [document_json(t, n) for t, n in zip(alignment.targets, alignment.target_names)],
+        "documents": [
+            {"target_doc": d.target_doc, "name": d.name, "score": d.score, "linked_source": d.linked_source,
+             "linked_target": d.linked_target, "shared_names": d.shared_names}
+            for d in comparison.documents
+        ],
+        "links": [link_json(link) for link in alignment.links],
+        "rows": [
+            {"source": row.source, "text": row.text, "translation": row.translation,
+             "matches": [link_json(link) for link in row.matches]}
+            for row in comparison.rows
+        ],
+        "only_in_report": comparison.only_in_report,
+        "only_in_coverage": [{"target_doc": r.target_doc, "index": r.index} for r in comparison.only_in_coverage],
+    }
+
+
+def comparison_text(comparison: Comparison) -> str:
+    """Ranked articles, then each report sentence with what it matches."""
+    alignment = comparison.alignment
+    lines = ["Articles by shared coverage:"]
+    lines += [f"  {d.score:.3f}  {d.name}  ({d.linked_source} report sentences linked)" for d in comparison.documents]
+    lines.append("")
+    for row in comparison.rows:
+        lines.append(f"[{row.source}] {row.text}")
+        if row.translation:
+            lines.append(f"    mt: {row.translation}")
+        for link in row.matches:
+            target = alignment.targets[link.target_doc]
+            for j in link.target:
+                lines.append(f"    {link.grade.value} {link.score:+.3f} {alignment.target_names[link.target_doc]} "
+                             f"[{j}] {target.sentences[j].text}")
+        if not row.matches:
+            lines.append("    (only in the report)")
+    lines.append(f"\nonly in the report: {len(comparison.only_in_report)} sentences; "
+                 f"only in the English coverage: {len(comparison.only_in_coverage)} sentences")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    report_name, comparison = run_on_backend(args, "compare", args.report, args.articles)
+    if args.html:
+        from crosswire.sidebyside import render_comparison
+
+        try:
+            args.html.write_text(render_comparison(comparison, report_name), encoding="utf-8")
+        except OSError as exc:
+            raise CLIError(f"cannot write {args.html}: {exc}") from None
+    if args.format == "json":
+        print(json.dumps(comparison_json(comparison, report_name), ensure_ascii=False))
+    else:
+        print(comparison_text(comparison))
+    return 0

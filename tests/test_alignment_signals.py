@@ -1,0 +1,83 @@
+"""The alignment signals on their own: names and numbers across scripts, chrF, margin, the embedding cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crosswire_server.alignment.chrf import chrf_matrix
+from crosswire_server.alignment.embeddings import Embedder, default_embedder
+from crosswire_server.alignment.evidence import overlap_matrices, sentence_terms, shared_terms, transliterate
+from crosswire_server.alignment.scoring import margin
+
+
+@pytest.mark.parametrize(
+    ("russian", "english"),
+    [("Ракка", "Raqqa"), ("Керри", "Kerry"), ("Столтенберг", "Stoltenberg"), ("Столтенберга", "Stoltenberg"),
+     ("Тому", "Tom"), ("Лаврова", "Lavrov"), ("Шойгу", "Shoigu"), ("Хабаровского", "Khabarovsk"),
+     ("Сирии", "Syria"), ("России", "Russia"), ("США", "US"), ("НАТО", "NATO"), ("Брюссель", "Brussels")],
+)
+def test_names_match_across_scripts(russian: str, english: str) -> None:
+    pairs = shared_terms(sentence_terms(f"Сказал {russian}.", "ru").names, sentence_terms(f"Said {english}.", "en").names)
+    assert (russian, english) in pairs
+
+
+@pytest.mark.parametrize(("russian", "english"), [("Ракка", "Rome"), ("Керри", "Carter"), ("МИД", "Middle"), ("что", "Stone")])
+def test_different_names_do_not_match(russian: str, english: str) -> None:
+    assert shared_terms(sentence_terms(russian, "ru").names, sentence_terms(english, "en").names) == []
+
+
+@pytest.mark.parametrize(
+    ("russian", "english", "value"),
+    [("на высоте 6 000 метров", "at 6,000 metres", "6 000"), ("погибли 130 человек", "130 people died", "130"),
+     ("1,5 млн рублей", "1.5 million roubles", "1,5 млн"), ("6\u00a0000 метров", "6000 metres", "6\u00a0000"),
+     ("25.10.2016", "on 25 October 2016", "25.10.2016")],
+)
+def test_numbers_match_by_value(russian: str, english: str, value: str) -> None:
+    pairs = shared_terms(sentence_terms(russian, "ru").numbers, sentence_terms(english, "en").numbers, fuzzy=False)
+    assert pairs and pairs[0][0] == value
+
+
+def test_numbers_with_other_values_do_not_match() -> None:
+    assert shared_terms(sentence_terms("6 000 метров", "ru").numbers, sentence_terms("600 metres", "en").numbers, fuzzy=False) == []
+    assert shared_terms(sentence_terms("6,5 км", "ru").numbers, sentence_terms("6,500 km", "en").numbers, fuzzy=False) == []
+
+
+def test_transliteration() -> None:
+    assert transliterate("Столтенберг, Щукин и Юрий") == "Stoltenberg, Shchukin i Yurii"
+
+
+def test_overlap_matrices_are_dice_per_pair() -> None:
+    source = [sentence_terms(t, "ru") for t in ["Керри встретился с Лавровым в Женеве.", "Погода была хорошей."]]
+    target = [sentence_terms(t, "en") for t in ["Kerry met Lavrov.", "It rained in 2016."]]
+    names, numbers = overlap_matrices(source, target)
+    assert names[0, 0] > 0.5 and names[0, 1] == 0 and names[1, 0] == 0
+    assert not numbers.any()
+
+
+def test_chrf_is_one_for_identical_and_low_for_unrelated() -> None:
+    scores = chrf_matrix(["The cat sat on the mat."], ["The cat sat on the mat.", "Stock markets fell sharply.", ""])
+    assert scores[0, 0] == pytest.approx(1.0)
+    assert scores[0, 1] < 0.2 and scores[0, 2] == 0
+
+
+def test_margin_removes_a_hub() -> None:
+    # Column 2 is close to everything; margin prefers the specific partner of row 0.
+    scores = np.array([[0.60, 0.20, 0.62], [0.20, 0.60, 0.61], [0.25, 0.22, 0.60]], dtype=np.float32)
+    assert scores[0].argmax() == 2
+    assert margin(scores, k=2)[0].argmax() == 0
+
+
+def test_embedder_caches_by_text_and_keeps_order() -> None:
+    embedder = Embedder()
+    first = embedder.encode(["Привет, мир.", "Hello, world.", "Привет, мир."])
+    assert embedder.encoded == 2
+    again = embedder.encode(["Hello, world.", "Привет, мир."])
+    assert embedder.encoded == 2
+    np.testing.assert_allclose(again, first[[1, 0]])
+    assert float(first[0] @ first[1]) > 0.6
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, rtol=1e-4)
+
+
+def test_default_embedder_is_shared() -> None:
+    assert default_embedder() is default_embedder()
