@@ -1,0 +1,45 @@
+"""Device and compute-type choice; the GPU path runs where CTranslate2 sees a CUDA device, else skips."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import ctranslate2
+import pytest
+
+from crosswire_server.config import ServerConfig
+from crosswire_server.engine import resolve_compute_type, resolve_device
+from crosswire_server.translation import TranslationEngine
+
+needs_gpu = pytest.mark.skipif(ctranslate2.get_cuda_device_count() == 0,
+                               reason="no CUDA device visible to CTranslate2")
+
+
+def test_auto_compute_type_is_int8_on_cpu_and_int8_float16_on_gpu() -> None:
+    assert resolve_compute_type("auto", "cpu") == "int8"
+    assert resolve_compute_type("auto", "cuda") == "int8_float16"
+    assert resolve_compute_type("float16", "cuda") == "float16"
+
+
+def test_auto_device_follows_what_ctranslate2_sees() -> None:
+    assert resolve_device("auto") == ("cuda" if ctranslate2.get_cuda_device_count() else "cpu")
+    assert resolve_device("cpu") == "cpu"
+
+
+@needs_gpu
+def test_translates_on_cuda_with_int8_float16(tiny_models_dir: Path) -> None:
+    engine = TranslationEngine.load(
+        ServerConfig.from_env({}, models_dir=tiny_models_dir, device="cuda", max_decoding_length=16))
+
+    async def body():
+        try:
+            return await engine.translate(["Правительство объявило о новых мерах.", "Суд вынес приговор."],
+                                          source="ru", presegmented=True)
+        finally:
+            await engine.close()
+
+    (model,) = engine.models()
+    assert (model.device, model.compute_type) == ("cuda", "int8_float16")
+    results = asyncio.run(body())
+    assert len(results) == 2 and all(r.text for r in results)
