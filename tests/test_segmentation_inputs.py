@@ -110,3 +110,30 @@ def test_big_article_keeps_every_character() -> None:
     assert_well_formed(document)
     assert len(document.sentences) == 4000
     assert sum(s.duplicate_of is not None for s in document.sentences) == 3998
+
+
+# Characters that stress the rules: terminal punctuation, quotes, dashes, brackets,
+# abbreviations, initials, every kind of line break, invisible and control characters.
+_PIECES = [
+    ".", "!", "?", "…", "...", '"', "«", "»", "„", "“", "”", "'", "(", ")", "—", "-", " ", " ", " ", "\n", "\r\n",
+    "\r", "\n\n", "\u2028", "\t", "\xa0", "\u200b", "\u00ad", "\ufeff", "\x00", "\x07", "т.", "е.", "г.", "Mr.",
+    "U.S.", "В.", "Дж.", "1.", "2016", "19:10", "слово", "Слово", "word", "Word", "МОСКВА", "|", "我们", "。",
+    "EPA/", "Read:", "4 min read",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_text_is_always_well_formed(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 400)))
+    for language in ("ru", "en", "zh", ""):
+        assert_well_formed(segment(text, language, max_sentence_chars=rng.choice((20, 1000))))
+
+
+@pytest.mark.parametrize("text", [".", "!" * 3, "?!"])
+def test_long_runs_of_punctuation(text: str) -> None:
+    document = segment("Да" + text * 50_000, "ru")
+    assert_well_formed(document)
+    assert all(s.forced_split for s in document.sentences)

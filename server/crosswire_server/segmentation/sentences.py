@@ -26,9 +26,11 @@ _CLOSERS = "\"'»”’“)]」』）》"
 _OPENERS = "\"'«“„‘([「『（《"
 _DASHES = "—–-‒―"
 _QUOTES = "\"'»”’“"
+# Runs are matched whole and only from their first character, so a long run of
+# punctuation costs linear time, not quadratic.
 _CANDIDATE = re.compile(
-    rf"(?P<end>[.!?…]+)[{re.escape(_CLOSERS)}]*(?=\s)"
-    rf"|(?P<cjk>[。！？]+)[{re.escape(_CLOSERS)}]*"
+    rf"(?<![.!?…])(?P<end>[.!?…]++)[{re.escape(_CLOSERS)}]*+(?=\s)"
+    rf"|(?P<cjk>[。！？]++)[{re.escape(_CLOSERS)}]*+"
 )
 _SPACE = re.compile(r"\s*")
 _WORD = re.compile(r"\w+")
@@ -47,6 +49,7 @@ _ATTRIBUTION = re.compile(
     r"|ответил|спросил)а?"
     r"(?=\s*[.,;:!?]|\s+(?:in|on|under|at|during|after|while|from|via|when|в|во|на|под|после|при)\s)"
 )
+_PARENTHESIS_REACH = 200
 _NUMBER_RANGE = re.compile(r"[+\-−–]?\d")
 _SOFT_CUT = re.compile(r"[,;:)\]»”\"]\s|\s[—–-]\s")
 
@@ -134,7 +137,8 @@ def _is_boundary(text: str, match: re.Match, begin: int, end: int) -> bool:
 
 def _in_short_parenthesis(text: str, begin: int, position: int, nxt: int) -> bool:
     """Whether position is inside a parenthesis that closes a few characters after nxt."""
-    return text.rfind("(", begin, position) > text.rfind(")", begin, position) and ")" in text[nxt:nxt + 12]
+    low = max(begin, position - _PARENTHESIS_REACH)
+    return text.rfind("(", low, position) > text.rfind(")", low, position) and ")" in text[nxt:nxt + 12]
 
 
 def _ends_at_dot(text: str, dot: int, begin: int, nxt: int) -> bool:
