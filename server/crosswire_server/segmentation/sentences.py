@@ -67,7 +67,10 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 spans.append((begin, cut))
                 begin = _SPACE.match(text, cut, end).end()
     if begin < end:
-        spans.append((begin, end))
+        if spans and not _HAS_WORD.search(text, begin, end):
+            spans[-1] = (spans[-1][0], end)  # a trailing " |" or " *" belongs to the last sentence
+        else:
+            spans.append((begin, end))
     return spans
 
 

@@ -35,7 +35,8 @@ _TIMESTAMP_WORDS = frozenset(
         "today yesterday th st nd rd"
     ).split()
 )
-_MONTH_WORDS = frozenset(_MONTHS)
+# Besides a clock time or a numeric date, one of these makes a line a timestamp.
+_DATE_WORDS = frozenset(_MONTHS + ["ago", "назад"])
 _LETTERS = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
 _CLOCK_OR_DATE = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
@@ -44,7 +45,6 @@ _CREDIT = re.compile(
     r"(?<![/\w])(?:EPA|AP(?: Photo)?|AFP|REUTERS|Reuters|Getty Images|Getty|TASS|ТАСС|РИА Новости|RIA Novosti|Sputnik"
     r"|Xinhua|Anadolu|ANP|Bloomberg|Shutterstock|Global Look Press|DPA|dpa|PA|Imago|ZUMA|East News"
     r"|Kommersant|Коммерсантъ|UPI|NurPhoto|SOPA Images|Photo|Фото)\s*/\s*\S"
-    r"|^(?:©|\(c\)\s)"
     r"|^\(?(?:Фото|Photo|Фотография|Photograph|Image|Изображение|Credit|Фото и видео)\s*:",
 )
 _BOILERPLATE = re.compile(
@@ -117,19 +117,19 @@ def article_parts(text: str, spans: list[tuple[int, int]]) -> list[Part]:
             start = spans[i][0]
             parts[i].dateline_end = start + len(lines[i][:match.end()].rstrip())
             if parts[i].dateline_end == spans[i][1]:
-                parts[i] = Part(Role.DATELINE)
+                parts[i].role = Role.DATELINE
             break
     return parts
 
 
 def _pattern_role(line: str, words: int) -> Role:
     """The role a paragraph has by its look alone; BODY when nothing matches."""
-    if _BOILERPLATE.fullmatch(line):
-        return Role.BOILERPLATE
     if _PULL_QUOTE.search(line):
         return Role.PULL_QUOTE
     if words <= _CAPTION_MAX_WORDS and _CREDIT.search(line):
         return Role.CAPTION
+    if _BOILERPLATE.fullmatch(line):
+        return Role.BOILERPLATE
     if _is_timestamp(line):
         return Role.TIMESTAMP
     return Role.BODY
@@ -142,7 +142,7 @@ def _is_timestamp(line: str) -> bool:
     letters = [word.lower() for word in _LETTERS.findall(line)]
     if not all(word in _TIMESTAMP_WORDS for word in letters):
         return False
-    return bool(_CLOCK_OR_DATE.search(line)) or any(word in _MONTH_WORDS for word in letters)
+    return bool(_CLOCK_OR_DATE.search(line)) or any(word in _DATE_WORDS for word in letters)
 
 
 def _caption_names(lines: list[str], words: list[int], parts: list[Part], title_like: list[bool]) -> None:
