@@ -5,7 +5,9 @@
 Every figure uses the constants fixed in crosswire_server/alignment (calibrated
 on other data by benchmarks/calibrate_alignment.py). There is no ru->en
 translation model here, so the ru-en figures are without the translation
-signal. The ablation rows switch one signal off at a time.
+signal; the `translation` part measures that signal on zh-en with the real
+zh->en model (fetched on first use) instead. The ablation rows switch one
+signal off at a time.
 """
 
 from __future__ import annotations
@@ -20,8 +22,18 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _setup import read_lines  # noqa: E402
-from alignment_data import TEST_SEED, Sweep, comparable_tasks, precision_recall, wmt21_documents  # noqa: E402
+from _setup import REAL_MODEL, read_lines  # noqa: E402
+from alignment_data import (  # noqa: E402
+    TEST_SEED,
+    ZH_DOCUMENTS,
+    ZH_TEST,
+    Sweep,
+    chunked_documents,
+    comparable_tasks,
+    machine_translations,
+    precision_recall,
+    wmt21_documents,
+)
 
 from crosswire_server.alignment import Aligner, Weights, presegment  # noqa: E402
 from crosswire_server.alignment.comparable import SAME_MIN_COSINE, SAME_THRESHOLD, link_comparable  # noqa: E402
@@ -64,9 +76,9 @@ def parallel() -> None:
         aligner = Aligner(weights=weights)
         predicted, gold = set(), set()
         for n, doc in enumerate(docs):
-            result = aligner.align(presegment("\n".join(doc.ru), "ru"), [presegment("\n".join(doc.en), "en")], "parallel")
+            result = aligner.align(presegment("\n".join(doc.source), "ru"), [presegment("\n".join(doc.target), "en")], "parallel")
             predicted |= {(n, i, j) for link in result.links for i in link.source for j in link.target}
-            gold |= {(n, i, i) for i in range(len(doc.ru))}
+            gold |= {(n, i, i) for i in range(len(doc.source))}
         p, r, f = precision_recall(predicted, gold)
         _row(label, f"P {p:.4f} R {r:.4f} F1 {f:.4f}", ">= 0.98 F1")
 
@@ -80,13 +92,13 @@ def comparable() -> None:
         f"'same' links at the fixed thresholds (margin {SAME_THRESHOLD}, cosine {SAME_MIN_COSINE})"
     )
     embedder = default_embedder()
-    features = [pair_features(embedder, t.ru, t.en, "ru", "en") for t in tasks]
+    features = [pair_features(embedder, t.source, t.target, "ru", "en") for t in tasks]
     cosine = [(float(s), (i, j) in t.gold) for t, f in zip(tasks, features) for (i, j), s in np.ndenumerate(f.cosine)]
     _row("baseline: plain cosine, best threshold after", _best_threshold(cosine, gold_total), "(peeks at the answers)")
     for label, weights in ABLATIONS.items():
         predicted, all_links, gold = set(), set(), set()
         for n, (task, f) in enumerate(zip(tasks, features)):
-            for pair in link_comparable(f, np.zeros(len(task.en), dtype=np.int64), weights):
+            for pair in link_comparable(f, np.zeros(len(task.target), dtype=np.int64), weights):
                 all_links.add((n, pair.source, pair.target))
                 if pair.grade.value == "same":
                     predicted.add((n, pair.source, pair.target))
@@ -107,14 +119,14 @@ def _best_threshold(scored: list[tuple[float, bool]], gold: int) -> str:
 def documents() -> None:
     """Each Russian document against all English references: is the right one ranked first?"""
     docs = wmt21_documents()
-    articles = [presegment("\n".join(doc.en), "en") for doc in docs]
+    articles = [presegment("\n".join(doc.target), "en") for doc in docs]
     names = [doc.name for doc in docs]
     print(f"wmt21-docs document matching, each Russian document against all {len(docs)} references (target >= 0.99)")
     for label, weights in ABLATIONS.items():
         aligner = Aligner(weights=weights)
         hits = 0
         for k, doc in enumerate(docs):
-            comparison = aligner.compare(presegment("\n".join(doc.ru), "ru"), articles, names)
+            comparison = aligner.compare(presegment("\n".join(doc.source), "ru"), articles, names)
             hits += comparison.documents[0].target_doc == k
         _row(label, f"top-1 {hits / len(docs):.4f} ({hits}/{len(docs)})", ">= 0.99")
 
@@ -146,7 +158,37 @@ def speed(repeats: int = 5) -> None:
     _row("links found", f"{len(alignment.links)}", "")
 
 
-PARTS = {"tatoeba": tatoeba, "parallel": parallel, "comparable": comparable, "documents": documents, "speed": speed}
+def translation() -> None:
+    """What the translation signal adds, on zh-en (the one pair with a model here): the second half of
+    zh-en newstest2019 cut into documents, and the zh-en Tatoeba set, with and without machine translations."""
+    docs = chunked_documents(**ZH_DOCUMENTS)
+    sources = [s for d in docs for s in d.source]
+    translated = dict(zip(sources, machine_translations(sources, "zh")))
+    tasks = comparable_tasks(docs[ZH_TEST], TEST_SEED)
+    embedder = default_embedder()
+    gold = {(n, i, j) for n, t in enumerate(tasks) for i, j in t.gold}
+    print(f"translation signal, zh-en newstest2019 documents {ZH_TEST.start + 1}-{ZH_TEST.stop} in comparable mode "
+          f"({len(gold)} gold links), machine translations by {REAL_MODEL}")
+    for label, with_translation in (("without translations", False), ("with the translation signal", True)):
+        predicted = set()
+        for n, task in enumerate(tasks):
+            mt = [translated[s] for s in task.source] if with_translation else None
+            f = pair_features(embedder, task.source, task.target, "zh", "en", mt)
+            predicted |= {(n, p.source, p.target) for p in link_comparable(f, np.zeros(len(task.target), dtype=np.int64))
+                          if p.grade.value == "same"}
+        p, r, f1 = precision_recall(predicted, gold)
+        _row(label, f"P {p:.4f} R {r:.4f} F1 {f1:.4f}", "")
+    zh = read_lines("eval/zh-en/tatoeba.zh", 1000)
+    en = read_lines("eval/zh-en/tatoeba.en", 1000)
+    answers = np.arange(len(zh))
+    print("zh-en Tatoeba retrieval (zh->en / en->zh)")
+    for label, mt in (("without translations", None), ("with the translation signal", machine_translations(zh, "zh"))):
+        scores = margin(pair_features(embedder, zh, en, "zh", "en", mt).combined())
+        _row(label, f"{np.mean(scores.argmax(1) == answers):.3f} / {np.mean(scores.argmax(0) == answers):.3f}", "")
+
+
+PARTS = {"tatoeba": tatoeba, "parallel": parallel, "comparable": comparable, "documents": documents, "speed": speed,
+         "translation": translation}
 
 
 def main() -> None:

@@ -2,11 +2,13 @@
 
 Development data: WMT19 newstest ru-en cut into documents (comparable and
 parallel set-ups built like the benchmark's, with another seed) and the
-zh-en Tatoeba set (retrieval). Prints, for each constant, the grid it was
-chosen from and the figures behind the choice; the chosen values are then
-written by hand into crosswire_server/alignment/*.py.
+zh-en Tatoeba set (retrieval), and the first half of zh-en newstest2019 cut
+into documents, with machine translations from the real zh->en model (the
+translation signal; there is no ru->en model here). Prints, for each
+constant, the grid it was chosen from and the figures behind the choice; the
+chosen values are then written by hand into crosswire_server/alignment/*.py.
 
-    python benchmarks/calibrate_alignment.py [--part mining|parallel|documents|retrieval]
+    python benchmarks/calibrate_alignment.py [--part mining|related|parallel|retrieval|translation ...]
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ import itertools
 import random
 
 import numpy as np
-from alignment_data import DEV_SEED, Sweep, comparable_tasks, newstest_documents, precision_recall
+from alignment_data import (
+    DEV_SEED,
+    ZH_CALIBRATION,
+    ZH_DOCUMENTS,
+    Sweep,
+    chunked_documents,
+    comparable_tasks,
+    machine_translations,
+    newstest_documents,
+    precision_recall,
+)
 from _setup import require_data
 
-from crosswire_server.alignment.comparable import mine
+from crosswire_server.alignment.comparable import link_comparable, mine
 from crosswire_server.alignment.embeddings import default_embedder
 from crosswire_server.alignment.parallel import align_monotone
 from crosswire_server.alignment.scoring import Weights, margin, pair_features
@@ -31,7 +43,7 @@ def calibrate_mining() -> None:
     """Signal weights, margin neighbourhood and the "same" thresholds of comparable mode."""
     embedder = default_embedder()
     tasks = comparable_tasks(newstest_documents(), DEV_SEED)
-    features = [pair_features(embedder, t.ru, t.en, "ru", "en") for t in tasks]
+    features = [pair_features(embedder, t.source, t.target, "ru", "en") for t in tasks]
     gold = sum(len(t.gold) for t in tasks)
     print(f"comparable dev: {len(tasks)} documents, {gold} gold links")
     print("names numbers k  floor mincos | best-F1 (P/R @margin) | max R with P>=%.2f (@margin)" % TARGET_PRECISION)
@@ -40,7 +52,7 @@ def calibrate_mining() -> None:
         weights = Weights(names=wn, numbers=wu)
         scored = []  # (margin, correct) of every greedy link, down to -inf
         for task, f in zip(tasks, features):
-            pairs = mine(margin(f.combined(weights), k, floor), f.cosine, np.zeros(len(task.en), dtype=np.int64),
+            pairs = mine(margin(f.combined(weights), k, floor), f.cosine, np.zeros(len(task.target), dtype=np.int64),
                          same=-np.inf, related=np.inf, min_cosine=min_cosine)
             scored.extend((p.score, (p.source, p.target) in task.gold) for p in pairs if np.isfinite(p.score))
         print(f"{wn:5.2f} {wu:7.2f} {k:2d} {floor:5.2f} {min_cosine:6.2f} | " + _sweep(scored, gold))
@@ -64,8 +76,8 @@ def calibrate_related(weights: Weights) -> None:
     tasks = comparable_tasks(newstest_documents(), DEV_SEED)
     own: list[tuple[float, bool]] = []
     for task in tasks:
-        f = pair_features(embedder, task.ru, task.en, "ru", "en")
-        pairs = mine(margin(f.combined(weights)), f.cosine, np.zeros(len(task.en), dtype=np.int64), related=-np.inf)
+        f = pair_features(embedder, task.source, task.target, "ru", "en")
+        pairs = mine(margin(f.combined(weights)), f.cosine, np.zeros(len(task.target), dtype=np.int64), related=-np.inf)
         own_columns = {j for _, j in task.gold}
         own.extend((p.score, p.target in own_columns) for p in pairs if p.grade.value == "related")
     own.sort(key=lambda item: -item[0])
@@ -98,8 +110,8 @@ def calibrate_parallel(weights: Weights) -> None:
     aligner = Aligner(weights=weights)
     cases = []
     for doc in newstest_documents():
-        ru, ru_groups = _merge_pairs(doc.ru, rng, 0.1)
-        en, en_groups = _merge_pairs(doc.en, rng, 0.1)
+        ru, ru_groups = _merge_pairs(doc.source, rng, 0.1)
+        en, en_groups = _merge_pairs(doc.target, rng, 0.1)
         dropped = {j for j in range(len(en)) if rng.random() < 0.05}
         kept = [j for j in range(len(en)) if j not in dropped]
         owner = {orig: i for i, group in enumerate(ru_groups) for orig in group}
@@ -129,11 +141,41 @@ def calibrate_retrieval() -> None:
         print(f"k={k}: zh->en {np.mean(scores.argmax(1) == gold):.3f}  en->zh {np.mean(scores.argmax(0) == gold):.3f}")
 
 
+def calibrate_translation() -> None:
+    """Weight of the translation signal (chrF of the machine translation), on zh-en documents 1-50."""
+    embedder = default_embedder()
+    docs = chunked_documents(**ZH_DOCUMENTS)[ZH_CALIBRATION]
+    tasks = comparable_tasks(docs, DEV_SEED)
+    translated = {s: t for s, t in zip(*_zh_sources_and_translations(docs))}
+    features = [pair_features(embedder, t.source, t.target, "zh", "en", [translated[s] for s in t.source]) for t in tasks]
+    gold = {(n, i, j) for n, t in enumerate(tasks) for i, j in t.gold}
+    print(f"translation weight on zh-en calibration documents: {len(tasks)} documents, {len(gold)} gold links")
+    for weight in (0.0, 0.25, 0.5, 1.0, 2.0):
+        weights = Weights(translation=weight)
+        predicted, scored = set(), []
+        for n, (task, f) in enumerate(zip(tasks, features)):
+            for pair in link_comparable(f, np.zeros(len(task.target), dtype=np.int64), weights):
+                if pair.grade.value == "same":
+                    predicted.add((n, pair.source, pair.target))
+            sweep_pairs = mine(margin(f.combined(weights)), f.cosine, np.zeros(len(task.target), dtype=np.int64),
+                               same=-np.inf, related=np.inf)
+            scored.extend((p.score, (n, p.source, p.target) in gold) for p in sweep_pairs if np.isfinite(p.score))
+        p, r, f1 = precision_recall(predicted, gold)
+        print(f"translation {weight:4.2f}: at the fixed thresholds P {p:.4f} R {r:.4f} F1 {f1:.4f} | best F1 "
+              + _sweep(scored, len(gold)))
+
+
+def _zh_sources_and_translations(docs: list) -> tuple[list[str], list[str]]:
+    """The Chinese sentences of all zh-en documents and their machine translations (one cached run)."""
+    sources = [s for d in chunked_documents(**ZH_DOCUMENTS) for s in d.source]
+    return sources, machine_translations(sources, "zh")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("mining", "related", "parallel", "retrieval"), action="append")
+    parser.add_argument("--part", choices=("mining", "related", "parallel", "retrieval", "translation"), action="append")
     args = parser.parse_args()
-    parts = args.part or ["mining", "related", "parallel", "retrieval"]
+    parts = args.part or ["mining", "related", "parallel", "retrieval", "translation"]
     if "mining" in parts:
         calibrate_mining()
     if "related" in parts:
@@ -142,6 +184,8 @@ def main() -> None:
         calibrate_parallel(Weights())
     if "retrieval" in parts:
         calibrate_retrieval()
+    if "translation" in parts:
+        calibrate_translation()
 
 
 if __name__ == "__main__":

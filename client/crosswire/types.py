@@ -216,7 +216,10 @@ class CompareRow:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A report against candidate articles: ranked documents and side-by-side rows."""
+    """A report against candidate articles: ranked documents and side-by-side rows.
+
+    The "only in" lists hold sentences that no "same" link covers.
+    """
 
     alignment: Alignment
     documents: list[RankedDocument] = field(default_factory=list)

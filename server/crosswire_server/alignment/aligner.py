@@ -117,7 +117,12 @@ class Aligner:
         translations: Translations | None = None,
         roles: frozenset[Role] = DEFAULT_ROLES,
     ) -> Comparison:
-        """Rank articles by shared coverage and build the side-by-side rows."""
+        """Rank articles by shared coverage and build the side-by-side rows.
+
+        "Only in the report" and "only in the coverage" hold the sentences no
+        "same" link covers (a related sentence does not report the same thing);
+        the latter only for articles that share at least one "same" link.
+        """
         if translations is not None and not isinstance(translations, Sequence):
             translations = _translate_all(report, roles, translations)
         alignment = self.align(report, articles, AlignMode.COMPARABLE, names, translations, roles)
@@ -136,7 +141,9 @@ class Aligner:
             )
             for i in eligible(report, roles)
         ]
-        same_targets = {(link.target_doc, j) for link in alignment.links for j in link.target}
+        same = [link for link in alignment.links if link.grade is Grade.SAME]
+        same_source = {i for link in same for i in link.source}
+        same_targets = {(link.target_doc, j) for link in same for j in link.target}
         only_in_coverage = [
             SentenceRef(k, j)
             for k, article in enumerate(articles)
@@ -147,7 +154,7 @@ class Aligner:
             alignment=alignment,
             documents=documents,
             rows=rows,
-            only_in_report=[row.source for row in rows if not row.matches],
+            only_in_report=[row.source for row in rows if row.source not in same_source],
             only_in_coverage=only_in_coverage,
         )
 

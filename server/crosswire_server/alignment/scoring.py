@@ -12,8 +12,10 @@ weights in {0, 0.1, 0.2} and margin k in {2, 4, 8} scored within 0.3% F1 of
 each other (a few links of 1,188): the embeddings already separate
 translations. Among those ties we keep LASER's k = 4 and small evidence
 weights, which matter more for independent coverage than for translations
-and are what explains a link to a reader. The translation weight could not
-be calibrated on ru-en (no model here) and is a prior.
+and are what explains a link to a reader. The translation weight was
+calibrated on zh-en (there is no ru->en model here): with machine translations
+from the zh->en model, weight 1.0 gave the best F1 at the fixed thresholds on
+the first 50 of 100 newstest2019 zh-en documents (0.986 against 0.984 without).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Weights:
 
     names: float = 0.1
     numbers: float = 0.1
-    translation: float = 0.5
+    translation: float = 1.0
 
     def without(self, *signals: str) -> Weights:
         """The same weights with the named signals switched off (for ablations)."""
