@@ -132,7 +132,7 @@ def test_random_text_is_always_well_formed(seed: int) -> None:
         assert_well_formed(segment(text, language, max_sentence_chars=rng.choice((20, 1000))))
 
 
-@pytest.mark.parametrize("text", [".", "!" * 3, "?!"])
+@pytest.mark.parametrize("text", [".", "!" * 3, "?!", "! ", ". ", "… ", "。"])
 def test_long_runs_of_punctuation(text: str) -> None:
     document = segment("Да" + text * 50_000, "ru")
     assert_well_formed(document)

@@ -57,15 +57,17 @@ _SOFT_CUT = re.compile(r"[,;:)\]»”\"]\s|\s[—–-]\s")
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """(start, end) of each sentence in text[start:end], a paragraph with no edge whitespace."""
     spans = []
-    begin = start
+    begin = checked = start  # text[begin:checked] is known to hold no word character
     for match in _CANDIDATE.finditer(text, start, end):
         cut = match.end()
         if cut >= end:
             break
         if match.lastgroup == "cjk" or _is_boundary(text, match, begin, end):
-            if _HAS_WORD.search(text, begin, cut):
+            if _HAS_WORD.search(text, checked, cut):
                 spans.append((begin, cut))
-                begin = _SPACE.match(text, cut, end).end()
+                begin = checked = _SPACE.match(text, cut, end).end()
+            else:
+                checked = cut
     if begin < end:
         if spans and not _HAS_WORD.search(text, begin, end):
             spans[-1] = (spans[-1][0], end)  # a trailing " |" or " *" belongs to the last sentence
