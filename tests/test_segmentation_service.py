@@ -64,6 +64,12 @@ def test_segment_detects_language_and_keeps_offsets_in_code_points(client: Clien
     assert [text[s.start:s.end] for s in document.sentences] == ["\U0001F4F0 Talks ended.", "Both sides left."]
 
 
+def test_text_in_another_language_than_declared_is_flagged(client: Client) -> None:
+    document = client.segment("Talks ended in Brussels. Both sides left.", "ru")
+    assert (document.language, document.detected_language) == ("ru", "en")
+    assert len(document.sentences) == 2
+
+
 def test_empty_text_gives_no_sentences(client: Client) -> None:
     assert client.segment("", "ru").sentences == []
 

@@ -71,12 +71,15 @@ def sentence_from_pb(message: seg_pb.Sentence) -> Sentence:
 
 def document_to_pb(document: Document) -> seg_pb.SegmentResponse:
     return seg_pb.SegmentResponse(
-        language=document.language, sentences=[sentence_to_pb(s) for s in document.sentences]
+        language=document.language,
+        sentences=[sentence_to_pb(s) for s in document.sentences],
+        detected_language=document.detected_language,
     )
 
 
 def document_from_pb(message: seg_pb.SegmentResponse, text: str) -> Document:
-    return Document(text, message.language, [sentence_from_pb(s) for s in message.sentences])
+    return Document(text, message.language, [sentence_from_pb(s) for s in message.sentences],
+                    detected_language=message.detected_language)
 
 
 def _score_kwargs(score: float | None) -> dict:

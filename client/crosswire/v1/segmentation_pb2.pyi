@@ -59,9 +59,11 @@ class SegmentRequest(_message.Message):
     def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class SegmentResponse(_message.Message):
-    __slots__ = ("language", "sentences")
+    __slots__ = ("language", "sentences", "detected_language")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     language: str
     sentences: _containers.RepeatedCompositeFieldContainer[Sentence]
-    def __init__(self, language: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[Sentence, _Mapping]]] = ...) -> None: ...
+    detected_language: str
+    def __init__(self, language: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[Sentence, _Mapping]]] = ..., detected_language: _Optional[str] = ...) -> None: ...
