@@ -49,7 +49,7 @@ ABLATIONS = {
 
 
 def _row(label: str, figure: str, target: str) -> None:
-    print(f"  {label:<44} {figure:<28} {target}")
+    print(f"  {label:<50} {figure:<28} {target}")
 
 
 def tatoeba() -> None:
@@ -93,8 +93,12 @@ def comparable() -> None:
     )
     embedder = default_embedder()
     features = [pair_features(embedder, t.source, t.target, "ru", "en") for t in tasks]
-    cosine = [(float(s), (i, j) in t.gold) for t, f in zip(tasks, features) for (i, j), s in np.ndenumerate(f.cosine)]
-    _row("baseline: plain cosine, best threshold after", _best_threshold(cosine, gold_total), "(peeks at the answers)")
+    nearest = [
+        (float(f.cosine[i].max()), (i, int(f.cosine[i].argmax())) in t.gold)
+        for t, f in zip(tasks, features) for i in range(len(t.source))
+    ]
+    _row("baseline: nearest by cosine, best threshold after", _best_threshold(nearest, gold_total),
+         "(peeks at the answers)")
     for label, weights in ABLATIONS.items():
         predicted, all_links, gold = set(), set(), set()
         for n, (task, f) in enumerate(zip(tasks, features)):
@@ -110,7 +114,7 @@ def comparable() -> None:
 
 
 def _best_threshold(scored: list[tuple[float, bool]], gold: int) -> str:
-    """Best F1 over every threshold on the pair scores (each pair judged alone)."""
+    """Best F1 over every threshold on the scores of the proposed links."""
     sweep = Sweep.of(scored, gold)
     best = sweep.best
     return f"P {sweep.precision[best]:.4f} R {sweep.recall[best]:.4f} F1 {sweep.f1[best]:.4f}"

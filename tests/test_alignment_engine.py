@@ -228,3 +228,13 @@ def test_every_sentence_is_embedded_once(aligner: Aligner) -> None:
     shuffled = rng.sample(EN, len(EN))
     local.compare(lines(RU, "ru"), [lines(shuffled, "en"), lines(EN[:2], "en")])
     assert embedder.encoded == len(RU) + len(EN)
+
+
+def test_compare_with_other_roles_ranks_by_those_sentences(aligner: Aligner) -> None:
+    report = Document("", "ru", [Sentence(0, 0, 1, "Фото: Йенс Столтенберг на встрече в Брюсселе.", role=Role.CAPTION),
+                                 Sentence(1, 0, 1, RU[4])])
+    article = Document("", "en", [Sentence(0, 0, 1, "Photo: Jens Stoltenberg at the meeting in Brussels.",
+                                           role=Role.CAPTION)])
+    comparison = aligner.compare(report, [article], roles=frozenset({Role.CAPTION}))
+    assert [row.source for row in comparison.rows] == [0]
+    assert comparison.documents[0].linked_source == 1 and comparison.only_in_coverage == []

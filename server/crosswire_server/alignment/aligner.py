@@ -126,7 +126,7 @@ class Aligner:
         if translations is not None and not isinstance(translations, Sequence):
             translations = _translate_all(report, roles, translations)
         alignment = self.align(report, articles, AlignMode.COMPARABLE, names, translations, roles)
-        documents = rank_documents(alignment, self.embedder)
+        documents = rank_documents(alignment, self.embedder, roles)
         by_source: dict[int, list[Link]] = {}
         for link in alignment.links:
             for i in link.source:
