@@ -19,6 +19,9 @@ B, H, D, T, C, S, X, P = (Role.BODY, Role.HEADLINE, Role.DATELINE, Role.TIMESTAM
      [("МОСКВА, 21 фев — РИА Новости.", D), ("Президент подписал указ.", B)]),
     ("НЬЮ-ЙОРК, 3 марта. /ТАСС/. Биржи открылись ростом.",
      [("НЬЮ-ЙОРК, 3 марта. /ТАСС/.", D), ("Биржи открылись ростом.", B)]),
+    # An agency in slashes is not a photo credit ("ТАСС/" followed by punctuation).
+    ("БРЮССЕЛЬ, 6 декабря. /Корр. ТАСС/. Министры призвали.",
+     [("БРЮССЕЛЬ, 6 декабря. /Корр. ТАСС/.", D), ("Министры призвали.", B)]),
     ("LONDON — Britain's prime minister resigned on Monday.",
      [("LONDON —", D), ("Britain's prime minister resigned on Monday.", B)]),
     ("MOSCOW, February 21. /TASS/.\nRussia and the US might launch joint operations.",

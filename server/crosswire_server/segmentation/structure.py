@@ -44,7 +44,7 @@ _CLOCK_OR_DATE = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4
 _CREDIT = re.compile(
     r"(?<![/\w])(?:EPA|AP(?: Photo)?|AFP|REUTERS|Reuters|Getty Images|Getty|TASS|ТАСС|РИА Новости|RIA Novosti|Sputnik"
     r"|Xinhua|Anadolu|ANP|Bloomberg|Shutterstock|Global Look Press|DPA|dpa|PA|Imago|ZUMA|East News"
-    r"|Kommersant|Коммерсантъ|UPI|NurPhoto|SOPA Images|Photo|Фото)\s*/\s*\S"
+    r"|Kommersant|Коммерсантъ|UPI|NurPhoto|SOPA Images|Photo|Фото)\s*/\s*\w"
     r"|^\(?(?:Фото|Photo|Фотография|Photograph|Image|Изображение|Credit|Фото и видео)\s*:",
 )
 _BOILERPLATE = re.compile(
