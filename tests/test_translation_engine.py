@@ -45,6 +45,8 @@ def test_join_layout_keeps_line_breaks() -> None:
     text = "A. B.\n\nC.\nD."
     spans = [(0, 2, "a"), (3, 5, "b"), (7, 9, "c"), (10, 12, "d")]
     assert join_layout(text, spans) == "a b\n\nc\nd"
+    skipped = "A.\n\nPhoto: EPA\n\nB."
+    assert join_layout(skipped, [(0, 2, "a"), (len(skipped) - 2, len(skipped), "b")]) == "a\n\nb"
 
 
 def test_translates_texts_in_order_with_layout_and_offsets(tiny_models_dir: Path) -> None:
@@ -164,3 +166,45 @@ def test_cancelled_requests_are_dropped_before_decoding(tiny_models_dir: Path) -
 def test_decode_options_defaults(tiny_models_dir: Path) -> None:
     engine = make_engine(tiny_models_dir, beam_size=3, max_decoding_length=50)
     assert engine.decode_options() == DecodeOptions(3, 1, False, 50)
+
+
+ARTICLE = """Кризис в Сирии
+НАТО призвало Россию прекратить боевые действия в Сирии
+БРЮССЕЛЬ, 6 декабря. /Корр. ТАСС Виктория Дубровина/. Министры призвали Россию прекратить боевые действия. Об этом говорится в заявлении.
+
+Переговоры продолжатся на следующей неделе, сообщил источник.
+
+Читайте также: Керри провел переговоры с Лавровым
+
+Переговоры продолжатся на следующей неделе, сообщил источник.
+"""
+
+
+def test_article_roles_choose_what_is_translated_and_duplicates_are_translated_once(tiny_models_dir: Path) -> None:
+    engine = make_engine(tiny_models_dir)
+
+    async def body():
+        (result,) = await engine.translate([ARTICLE], source="ru")
+        return result, engine.scheduler(engine.pick_model("ru", "en")).sentences
+
+    result, decoded = run(engine, body())
+    by_role = {}
+    for segment in result.segments:
+        by_role.setdefault(segment.role.value, []).append(segment)
+    assert {"section", "headline", "dateline", "body", "boilerplate"} <= set(by_role)
+    assert all(s.translated for s in by_role["headline"] + by_role["body"])
+    assert not any(s.translated or s.translation for s in by_role["section"] + by_role["dateline"] + by_role["boilerplate"])
+    repeat = next(s for s in result.segments if s.duplicate_of is not None)
+    assert repeat.translated and repeat.translation == result.segments[repeat.duplicate_of].translation
+    translated = [s for s in result.segments if s.translated]
+    assert decoded == len(translated) - 1, "the repeated paragraph must not be decoded again"
+    assert result.text.count("\n\n") == 2  # headline+body block, first paragraph, the repeat (boilerplate skipped)
+
+
+def test_roles_and_duplicates_can_be_asked_for(tiny_models_dir: Path) -> None:
+    from crosswire.types import Role
+
+    engine = make_engine(tiny_models_dir)
+    (result,) = run(engine, engine.translate([ARTICLE], source="ru", roles=[Role.DATELINE],
+                                             translate_duplicates=True))
+    assert [s.role for s in result.segments if s.translated] == [Role.DATELINE]

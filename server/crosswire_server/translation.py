@@ -7,6 +7,7 @@ scheduler together, where they also meet the sentences of concurrent requests.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # prometheus_client is imported only when metrics are on
     from crosswire_server.metrics import Metrics
 
 DEFAULT_TARGET = "en"
+_WHITESPACE = re.compile(r"\s+")
 # A long sentence is preferably cut after one of these (clause punctuation).
 _CLAUSE_END = (",", ";", ":", ".", "!", "?", "，", "；", "：", "、", "。", ")", "»", "\"")
 
@@ -55,12 +57,16 @@ def split_long(tokens: list[str], limit: int) -> list[list[str]]:
 
 
 def join_layout(text: str, spans: list[tuple[int, int, str]]) -> str:
-    """Join translated spans, keeping the source's line breaks between them (else one space)."""
+    """Join translated spans with the source's widest line break between them (else one space).
+
+    The widest break, not the sum: an untranslated paragraph in between (a
+    caption, a "Read also" link) must not leave a hole in the translation.
+    """
     parts: list[str] = []
     previous_end: int | None = None
     for start, end, translated in spans:
         if previous_end is not None:
-            newlines = text.count("\n", previous_end, start)
+            newlines = max((run.count("\n") for run in _WHITESPACE.findall(text, previous_end, start)), default=0)
             parts.append("\n" * newlines if newlines else " ")
         parts.append(translated)
         previous_end = end
