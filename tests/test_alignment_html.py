@@ -61,6 +61,11 @@ def test_page_renders_in_chromium(chromium: str, comparison, tmp_path: Path) -> 
     assert report_column.count('class="s linked') == len(linked_report)
     assert "Главы МИД НАТО" in report_column.split("</h3>")[0]  # the headline from the segmentation layer
     assert 'class="dateline"' in report_column
+    # A link wears one colour wherever it is drawn (report, coverage, rows).
+    colours: dict[str, set[str]] = {}
+    for ids, colour in re.findall(r'data-links="([^"]+)" style="background:([^"]+)"', run.dom):
+        colours.setdefault(ids.split()[0], set()).add(colour)
+    assert len(colours) == len(links) and all(len(c) == 1 for c in colours.values())
     # The screenshot shows a page, not a blank canvas.
     pixels = run.pixels[..., :3].astype(np.float32)
     assert pixels.std() > 20

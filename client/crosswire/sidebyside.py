@@ -1,7 +1,8 @@
 """A Comparison as one self-contained HTML page (inline CSS and script, no external requests).
 
 The page shows the ranked articles, then the report and the matching coverage
-side by side: linked sentences share a colour, hovering one shows its score
+side by side: a report sentence and the coverage it is linked to share a
+colour, hovering one shows its score
 and evidence and outlines its counterparts, sentences without a counterpart
 are greyed and dashed, and sentences that took no part (captions,
 boilerplate, duplicates) are small and faint. Below, the compare rows:
@@ -59,8 +60,14 @@ document.body.dataset.hoverReady = String(document.querySelectorAll('[data-links
 
 
 def _colour(number: int) -> str:
-    """A light background colour per link, spread around the hue circle."""
+    """A light background colour, spread around the hue circle by number."""
     return f"hsl({(number * 137.508) % 360:.0f},70%,82%)"
+
+
+def _link_colours(links: list[Link]) -> list[str]:
+    """One colour per report sentence: every link of a sentence, on both sides, wears it."""
+    order = {i: n for n, i in enumerate(sorted({link.source[0] for link in links}))}
+    return [_colour(order[link.source[0]]) for link in links]
 
 
 def _tip(link: Link, names: list[str]) -> str:
@@ -82,6 +89,7 @@ def _sentences(
     document: Document,
     links_of: dict[int, list[int]],
     links: list[Link],
+    colours: list[str],
     taking_part: set[int],
     names: list[str],
 ) -> str:
@@ -97,7 +105,7 @@ def _sentences(
             tips = "\n\n".join(_tip(links[n], names) for n in mine)
             html = (
                 f'<span class="s linked {kind}" data-links="{" ".join(f"L{n}" for n in mine)}" '
-                f'style="background:{_colour(mine[0])}" title="{escape(_tip(first, names))}">{text}'
+                f'style="background:{colours[mine[0]]}" title="{escape(_tip(first, names))}">{text}'
                 f'<span class="tip">{escape(tips)}</span></span>'
             )
         elif sentence.index in taking_part:
@@ -130,6 +138,7 @@ def render_comparison(comparison: Comparison, report_name: str = "report") -> st
             target_links[link.target_doc][j].append(number)
     linked_source = set(alignment.unaligned_source) | set(source_links)
     number_of = {id(link): n for n, link in enumerate(links)}
+    colours = _link_colours(links)
 
     ranking = "".join(
         f"<tr><td>{position}</td><td>{escape(d.name)}</td><td>{d.score:.3f}</td><td>{d.linked_source}</td>"
@@ -139,17 +148,17 @@ def render_comparison(comparison: Comparison, report_name: str = "report") -> st
     shown = [d.target_doc for d in comparison.documents if d.linked_source or d.target_doc in target_links]
     coverage = "".join(
         f'<div class="doc"><div class="dateline">{escape(names[k])}</div>'
-        + _sentences(alignment.targets[k], target_links[k], links,
+        + _sentences(alignment.targets[k], target_links[k], links, colours,
                      set(alignment.unaligned_targets[k]) | set(target_links[k]), names)
         + "</div>"
         for k in shown
     ) or "<p>No article shares coverage with the report.</p>"
-    report = _sentences(alignment.source, source_links, links, linked_source, names)
+    report = _sentences(alignment.source, source_links, links, colours, linked_source, names)
 
     rows = []
     for row in comparison.rows:
         matches = "".join(
-            f'<div class="match" data-links="L{number_of[id(link)]}" style="background:{_colour(number_of[id(link)])}">'
+            f'<div class="match" data-links="L{number_of[id(link)]}" style="background:{colours[number_of[id(link)]]}">'
             f"<b>{escape(names[link.target_doc])}</b> · {link.grade.value} {link.score:+.3f}<br>"
             + escape(" ".join(alignment.targets[link.target_doc].sentences[j].text for j in link.target))
             + "</div>"
