@@ -38,7 +38,7 @@ _PHONETIC_RULES = [
 # Case endings of Russian nouns and adjectives, longest first: «Керри» keeps
 # its form, «Лаврова» is tried as «Лавров», «Тому» as «Том».
 _RUSSIAN_ENDINGS = sorted(
-    "ии ия ие ию ией иям иях ами ями ого его ому ему ыми ими ой ей ом ем ам ям ах ях ов ев ую юю ая яя ые ие ый ий ых их "
+    "ии ия ию ией иям иях ами ями ого его ому ему ыми ими ой ей ом ем ам ям ах ях ов ев ую юю ая яя ые ие ый ий ых их "
     "ским ской ских ского ском скому ский ская ское ские а я у ю е ы и".split(),
     key=len, reverse=True,
 )
@@ -47,7 +47,7 @@ _RUSSIAN_ENDINGS = sorted(
 _ACRONYMS = {
     "сша": ("us", "usa"), "оон": ("un",), "ес": ("eu",), "иг": ("is", "isis", "isil"),
     "игил": ("isil", "isis", "is"), "рф": ("russia",), "фрг": ("frg", "germany"),
-    "великобритания": ("uk", "britain"), "британия": ("uk", "britain"), "мид": ("mfa",),
+    "мид": ("mfa",),
     "оаэ": ("uae",), "кндр": ("dprk",), "фбр": ("fbi",), "цру": ("cia",), "мвф": ("imf",),
     "воз": ("who",), "ссср": ("ussr",), "вто": ("wto",), "обсе": ("osce",), "мок": ("ioc",),
 }
@@ -56,7 +56,7 @@ _ACRONYMS = {
 # keyed by the start of the Russian word («России», «российский» -> Russia).
 _EXONYMS = {
     "росси": ("russia", "russian"), "русск": ("russian",), "герман": ("germany", "german"),
-    "немец": ("german", "germany"), "немецк": ("german", "germany"), "кита": ("china", "chinese"),
+    "немец": ("german", "germany"), "кита": ("china", "chinese"),
     "турц": ("turkey", "turkish"), "турец": ("turkey", "turkish"), "япон": ("japan", "japanese"),
     "грузи": ("georgia", "georgian"), "венгр": ("hungary", "hungarian"), "греци": ("greece",),
     "греч": ("greek", "greece"), "польш": ("poland",), "польск": ("polish", "poland"),
