@@ -117,6 +117,17 @@ def test_unspecified_role_is_invalid_argument(server: ServerThread) -> None:
     assert "roles[1] is SEGMENT_ROLE_UNSPECIFIED" in info.value.details()
 
 
+def test_configured_limits_and_translation_in_batches(tiny_models_dir: Path) -> None:
+    settings = dict(max_decoding_length=8, max_texts=1, max_align_sentences=3, max_align_targets=1)
+    with ServerThread(tiny_models_dir, **settings) as server, Client(server.address, timeout=60) as client:
+        # Two report sentences go to the model one per call (max_texts=1) and still come back translated.
+        assert all(row.translation for row in client.compare(RU, [EN]).rows)
+        code, details = failure(lambda: client.align(RU, [EN, EN]))
+        assert code is grpc.StatusCode.INVALID_ARGUMENT and "targets: 2 documents, the limit is 1" in details
+        code, details = failure(lambda: client.align(RU, ["First one here. Second one here. Third one here. Fourth one here."]))
+        assert "targets[0]: 4 sentences, the limit is 3 per document" in details
+
+
 def test_reflection_lists_the_alignment_service(server: ServerThread) -> None:
     with grpc.insecure_channel(server.address) as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)

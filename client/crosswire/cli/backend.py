@@ -118,15 +118,15 @@ class LocalBackend:
 
     def _alignment_job(self, method: str, texts: tuple[str, Sequence[str]], settings: dict[str, Any]) -> Any:
         """Run an alignment job in-process, translating the source when a model for the pair is installed."""
-        from crosswire_server.alignment import Aligner, jobs
+        from crosswire_server.alignment import Aligner, AlignmentLimits, jobs
 
         job = jobs.AlignJob(texts[0], list(texts[1]), **settings)
         pair = (job.source_language, job.target_language)
         translate = None
         if any((p.source, p.target) == pair for p in self._engine_if_installed()):
-            translate = self.engine.translate_sentences
+            translate = jobs.in_batches(self.engine.translate_sentences, self.config.max_texts)
         if self._aligner is None:
-            self._aligner = Aligner()
+            self._aligner = Aligner(limits=AlignmentLimits.from_config(self.config))
         return self.run(getattr(jobs, method)(self._aligner, job, translate))
 
     def _engine_if_installed(self) -> list[Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, We
 from crosswire_server.errors import InvalidInput
 from crosswire_server.segmentation import detect_language
 
+if TYPE_CHECKING:
+    from crosswire_server.config import ServerConfig
+
 #: Machine translations of source sentences: a list (one per source sentence,
 #: by index) or a function translating a list of sentences.
 Translations = Sequence[str] | Callable[[list[str]], list[str]]
@@ -53,6 +57,11 @@ class AlignmentLimits:
     max_targets: int = 200
     max_sentences_per_document: int = 1000
     max_target_sentences: int = 10_000
+
+    @classmethod
+    def from_config(cls, config: ServerConfig) -> AlignmentLimits:
+        """The limits a server (or the in-process command line) is configured with."""
+        return cls(config.max_align_targets, config.max_align_sentences, config.max_align_target_sentences)
 
 
 @dataclass

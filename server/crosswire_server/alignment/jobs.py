@@ -23,6 +23,18 @@ SUPPORTED_LANGUAGES = ("ru", "en", "zh")
 TranslateFn = Callable[[list[str], str, str], Awaitable[list[str]]]
 
 
+def in_batches(translate: TranslateFn, size: int) -> TranslateFn:
+    """A translate function that sends at most `size` sentences per call (the engine's max_texts)."""
+
+    async def batched(sentences: list[str], source: str, target: str) -> list[str]:
+        done: list[str] = []
+        for start in range(0, len(sentences), size):
+            done += await translate(sentences[start : start + size], source, target)
+        return done
+
+    return batched
+
+
 @dataclass(frozen=True)
 class AlignJob:
     """One Align or Compare request, as plain values."""

@@ -15,8 +15,8 @@ from crosswire.convert import alignment_to_pb, comparison_to_pb, mode_from_pb
 from crosswire.types import DEFAULT_ROLES, LanguagePair
 from crosswire.v1 import alignment_pb2 as pb
 from crosswire.v1 import alignment_pb2_grpc as pb_grpc
-from crosswire_server.alignment import Aligner
-from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, compare_texts
+from crosswire_server.alignment import Aligner, AlignmentLimits
+from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, compare_texts, in_batches
 from crosswire_server.rpc.common import Runtime, handling
 from crosswire_server.rpc.translation import _roles
 
@@ -30,9 +30,9 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
 
     @property
     def aligner(self) -> Aligner:
-        """The aligner, created on first use (loading the encoder takes about a second)."""
+        """The aligner with the configured limits, created on first use (loading the encoder takes a second)."""
         if self._aligner is None:
-            self._aligner = Aligner()
+            self._aligner = Aligner(limits=AlignmentLimits.from_config(self._runtime.config))
         return self._aligner
 
     def _translator(self, source: str, target: str) -> TranslateFn | None:
@@ -41,7 +41,9 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             return None
         engine = self._runtime.engine
         pair = LanguagePair(source or "ru", target or "en")
-        return engine.translate_sentences if pair in engine.pairs() else None
+        if pair not in engine.pairs():
+            return None
+        return in_batches(engine.translate_sentences, self._runtime.config.max_texts)
 
     def _job(self, source: pb.InputDocument, targets: Sequence[pb.InputDocument],
              request: pb.AlignRequest | pb.CompareRequest, mode: int = 0) -> tuple[AlignJob, TranslateFn | None]:
