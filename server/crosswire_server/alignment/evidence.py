@@ -228,6 +228,7 @@ def sentence_terms(text: str, language: str) -> SentenceTerms:
     return SentenceTerms(_names(text), _numbers(text, language))
 
 
+@lru_cache(maxsize=262144)
 def _keys_match(a: str, b: str) -> bool:
     """Whether two phonetic keys name the same thing: equal, an inflected prefix, or a few edits apart.
 
@@ -244,11 +245,6 @@ def _keys_match(a: str, b: str) -> bool:
     return len(short) >= 5 and _edit_distance(a, b) <= max(1, len(long_) // 5)
 
 
-@lru_cache(maxsize=262144)
-def _terms_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    return any(_keys_match(x, y) for x in a for y in b)
-
-
 def _edit_distance(a: str, b: str) -> int:
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -259,20 +255,44 @@ def _edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _matching_pairs(source: list[tuple[str, ...]], target: list[tuple[str, ...]], fuzzy: bool) -> set[tuple[int, int]]:
+    """(i, j) for every source key tuple i that matches target key tuple j.
+
+    Names (fuzzy) match when any two keys match (see _keys_match), and only keys
+    that share their first letters are compared; numbers match by an equal key.
+    """
+    block: dict[str, list[tuple[int, str]]] = {}
+    for column, keys in enumerate(target):
+        for key in keys:
+            block.setdefault(key[:_BLOCK] if fuzzy else key, []).append((column, key))
+    pairs = set()
+    for row, keys in enumerate(source):
+        for key in keys:
+            for column, other in block.get(key[:_BLOCK] if fuzzy else key, ()):
+                if (row, column) not in pairs and (not fuzzy or _keys_match(key, other)):
+                    pairs.add((row, column))
+    return pairs
+
+
 def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool = True) -> list[tuple[str, str]]:
     """Pairs (source text, target text) of terms that match, each target term used once.
 
     Names match fuzzily (see _keys_match); numbers (fuzzy=False) only by equal value.
     """
+    matching = _matching_pairs([t.keys for t in source], [t.keys for t in target], fuzzy)
     pairs, used = [], set()
-    for s in source:
-        for k, t in enumerate(target):
-            matched = _terms_match(s.keys, t.keys) if fuzzy else bool(set(s.keys) & set(t.keys))
-            if k not in used and matched:
-                pairs.append((s.text, t.text))
-                used.add(k)
-                break
+    for row, term in enumerate(source):
+        column = next((k for k in range(len(target)) if k not in used and (row, k) in matching), None)
+        if column is not None:
+            pairs.append((term.text, target[column].text))
+            used.add(column)
     return pairs
+
+
+def clear_caches() -> None:
+    """Forget memoised keys, terms and matches (for timing a cold start)."""
+    for cached in (phonetic_key, sentence_terms, _keys_match):
+        cached.cache_clear()
 
 
 def _incidence(terms: list[tuple[Term, ...]]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
@@ -286,17 +306,10 @@ def _incidence(terms: list[tuple[Term, ...]]) -> tuple[np.ndarray, list[tuple[st
 
 
 def _term_matches(source: list[tuple[str, ...]], target: list[tuple[str, ...]], fuzzy: bool) -> np.ndarray:
-    """Boolean matrix: which distinct source terms match which target terms."""
-    by_first: dict[str, list[int]] = {}
-    for column, keys in enumerate(target):
-        for key in keys:
-            by_first.setdefault(key[:_BLOCK] if fuzzy else key, []).append(column)
+    """Matrix of which distinct source terms match which target terms (1.0 = match)."""
     matches = np.zeros((len(source), len(target)), dtype=np.float32)
-    for row, keys in enumerate(source):
-        for key in keys:
-            for column in by_first.get(key[:_BLOCK] if fuzzy else key, ()):
-                if not fuzzy or _terms_match(keys, target[column]):
-                    matches[row, column] = 1
+    for row, column in _matching_pairs(source, target, fuzzy):
+        matches[row, column] = 1
     return matches
 
 
