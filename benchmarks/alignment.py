@@ -35,7 +35,7 @@ from alignment_data import (  # noqa: E402
     wmt21_documents,
 )
 
-from crosswire_server.alignment import Aligner, Weights, presegment  # noqa: E402
+from crosswire_server.alignment import Aligner, presegment  # noqa: E402
 from crosswire_server.alignment.comparable import SAME_MIN_COSINE, SAME_THRESHOLD, link_comparable  # noqa: E402
 from crosswire_server.alignment.embeddings import Embedder, default_embedder  # noqa: E402
 from crosswire_server.alignment.evidence import clear_caches  # noqa: E402

@@ -33,7 +33,6 @@ from _setup import require_data
 
 from crosswire_server.alignment.comparable import link_comparable, mine
 from crosswire_server.alignment.embeddings import default_embedder
-from crosswire_server.alignment.parallel import align_monotone
 from crosswire_server.alignment.scoring import Weights, margin, pair_features
 
 TARGET_PRECISION = 0.98  # dev precision kept above the 0.97 target, for headroom
