@@ -80,7 +80,7 @@ def calibrate_related(weights: Weights) -> None:
         own_columns = {j for _, j in task.gold}
         own.extend((p.score, p.target in own_columns) for p in pairs if p.grade.value == "related")
     own.sort(key=lambda item: -item[0])
-    for threshold in (0.12, 0.1, 0.08, 0.06, 0.04, 0.02, 0.0):
+    for threshold in (0.12, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04, 0.02, 0.0):
         chosen = [ok for score, ok in own if score >= threshold]
         share = sum(chosen) / len(chosen) if chosen else 1.0
         print(f"related >= {threshold:.2f}: {len(chosen)} links, {share:.3f} from the right document")

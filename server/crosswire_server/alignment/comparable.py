@@ -27,7 +27,7 @@ from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, We
 #: document about 90% of the time. Below it nothing is linked.
 SAME_THRESHOLD = 0.08
 SAME_MIN_COSINE = 0.45
-RELATED_THRESHOLD = 0.05
+RELATED_THRESHOLD = 0.07
 
 
 @dataclass(frozen=True)
