@@ -159,6 +159,9 @@ def test_deadline_and_cancellation_stop_the_work(tiny_models_dir: Path) -> None:
 def test_not_serving_and_unavailable_without_models(tmp_path: Path) -> None:
     with ServerThread(tmp_path / "empty") as handle, Client(handle.address, retries=0) as client:
         assert client.health() == "NOT_SERVING"
+        assert client.health("crosswire.v1.TranslationService") == "NOT_SERVING"
+        assert client.health("crosswire.v1.SegmentationService") == "SERVING"
+        assert client.health("crosswire.v1.AlignmentService") == "SERVING"
         code, details = code_of(lambda: client.translate([SENTENCE]))
         assert code == grpc.StatusCode.UNAVAILABLE and "crosswire models" in details
 

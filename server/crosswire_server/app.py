@@ -65,13 +65,18 @@ class CrosswireServer:
         self.metrics_port = 0
         self._loading: asyncio.Task | None = None
 
-    async def _set_health(self, status: int) -> None:
-        for service in ("", *self._services):
+    async def _set_health(self, status: int, services: tuple[str, ...]) -> None:
+        for service in services:
             await self._health.set(service, status)
 
     async def start(self) -> int:
-        """Bind and start serving (NOT_SERVING until models are loaded); returns the port."""
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        """Bind and start serving; returns the port.
+
+        Segmentation and alignment need no translation model and are SERVING at
+        once; translation and the server as a whole ("") once a model is loaded.
+        """
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING, ("", TRANSLATION_SERVICE))
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING, (SEGMENTATION_SERVICE, ALIGNMENT_SERVICE))
         address = f"{self.config.host}:{self.config.port}"
         if self.config.tls_cert and self.config.tls_key:
             credentials = grpc.ssl_server_credentials(
@@ -108,7 +113,7 @@ class CrosswireServer:
         if self.runtime.metrics is not None:
             engine.observe(self.runtime.metrics)
         self.runtime.set_engine(engine)
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING, ("", TRANSLATION_SERVICE))
         log.info("serving", extra={"fields": {"models": [m.name for m in engine.models()]}})
 
     async def wait_until_ready(self) -> None:

@@ -17,8 +17,7 @@ from crosswire.v1 import alignment_pb2 as pb
 from crosswire.v1 import alignment_pb2_grpc as pb_grpc
 from crosswire_server.alignment import Aligner, AlignmentLimits
 from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, compare_texts, in_batches
-from crosswire_server.rpc.common import Runtime, handling
-from crosswire_server.rpc.translation import _roles
+from crosswire_server.rpc.common import Runtime, handling, roles_from_request
 
 
 class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
@@ -56,7 +55,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             target_language=request.target_language,
             mode=mode_from_pb(mode),
             presegmented=request.presegmented,
-            roles=frozenset(_roles(request.roles)) or DEFAULT_ROLES,
+            roles=frozenset(roles_from_request(request.roles)) or DEFAULT_ROLES,
         )
         return job, self._translator(request.source_language, request.target_language)
 

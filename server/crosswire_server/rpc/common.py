@@ -7,10 +7,13 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import grpc
+
+from crosswire.convert import role_from_pb
+from crosswire.types import Role
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded
@@ -26,6 +29,15 @@ _STATUS = [
     (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (NotReady, grpc.StatusCode.UNAVAILABLE),
 ]
+
+
+def roles_from_request(values: Iterable[int]) -> list[Role]:
+    """SegmentRole values of a request as Roles; UNSPECIFIED is refused, naming the position."""
+    values = list(values)
+    for i, value in enumerate(values):
+        if value == 0:
+            raise InvalidInput(f"roles[{i}] is SEGMENT_ROLE_UNSPECIFIED; name a role or leave roles empty")
+    return [role_from_pb(value) for value in values]
 
 
 def status_for(error: CrosswireError) -> grpc.StatusCode:

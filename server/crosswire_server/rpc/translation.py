@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from crosswire.convert import model_to_pb, role_from_pb, translation_to_pb
-from crosswire.types import Role
+from crosswire.convert import model_to_pb, translation_to_pb
 from crosswire.v1 import translation_pb2 as pb
 from crosswire.v1 import translation_pb2_grpc as pb_grpc
 
 from crosswire_server.batching import DecodeOptions
 from crosswire_server.errors import CrosswireError, InvalidInput
-from crosswire_server.rpc.common import Runtime, handling, status_for
+from crosswire_server.rpc.common import Runtime, handling, roles_from_request, status_for
 from crosswire_server.translation import TranslationEngine
 
 
@@ -22,13 +21,6 @@ def _options(engine: TranslationEngine, message: pb.TranslationOptions) -> Decod
     return engine.decode_options(
         message.beam_size, message.num_hypotheses, message.return_scores, message.max_decoding_length
     )
-
-
-def _roles(values) -> list[Role]:
-    for i, value in enumerate(values):
-        if value == 0:
-            raise InvalidInput(f"roles[{i}] is SEGMENT_ROLE_UNSPECIFIED; name a role or leave roles empty")
-    return [role_from_pb(value) for value in values]
 
 
 class TranslationServicer(pb_grpc.TranslationServiceServicer):
@@ -50,7 +42,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 model=request.model,
                 options=_options(engine, request.options),
                 presegmented=request.presegmented,
-                roles=_roles(request.roles),
+                roles=roles_from_request(request.roles),
                 translate_duplicates=request.translate_duplicates,
             )
             record.add(sentences=sum(len(r.segments) for r in results))
