@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from crosswire.cli import CLIError, require_server_side
@@ -24,6 +25,17 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     except ImportError:
         return
     ServerConfig.add_arguments(group, only=ENGINE_FLAGS)
+
+
+@contextlib.contextmanager
+def core_errors() -> Iterator[None]:
+    """Turn the core's expected failures into one-line CLI errors."""
+    from crosswire_server.errors import CrosswireError
+
+    try:
+        yield
+    except CrosswireError as exc:
+        raise CLIError(str(exc)) from None
 
 
 class RemoteBackend:
@@ -86,26 +98,18 @@ class LocalBackend:
         return self._engine
 
     def run(self, coroutine: Any) -> Any:
-        from crosswire_server.errors import CrosswireError
-
-        try:
+        with core_errors():
             return self._loop.run_until_complete(coroutine)
-        except CrosswireError as exc:
-            raise CLIError(str(exc)) from None
 
     def translate(self, texts: Sequence[str], **settings: Any) -> list[Translation]:
-        from crosswire_server.errors import CrosswireError
-
         engine = self.engine
-        try:
+        with core_errors():
             options = engine.decode_options(
                 settings.pop("beam_size", None) or 0,
                 settings.pop("num_hypotheses", None) or 0,
                 settings.pop("return_scores", False),
                 settings.pop("max_decoding_length", None) or 0,
             )
-        except CrosswireError as exc:
-            raise CLIError(str(exc)) from None
         return self.run(engine.translate(
             list(texts), source=settings.pop("source", None) or "", target=settings.pop("target", None) or "",
             model=settings.pop("model", None) or "", options=options, **settings,
@@ -114,7 +118,8 @@ class LocalBackend:
     def segment(self, text: str, language: str | None) -> Document:
         from crosswire_server.segmentation import detect_language, segment
 
-        return segment(text, language or detect_language(text) or "en")
+        with core_errors():
+            return segment(text, language or detect_language(text) or "en")
 
     def _alignment_job(self, method: str, texts: tuple[str, Sequence[str]], settings: dict[str, Any]) -> Any:
         """Run an alignment job in-process, translating the source when a model for the pair is installed."""
