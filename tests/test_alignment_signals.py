@@ -15,7 +15,8 @@ from crosswire_server.alignment.scoring import margin
     ("russian", "english"),
     [("Ракка", "Raqqa"), ("Керри", "Kerry"), ("Столтенберг", "Stoltenberg"), ("Столтенберга", "Stoltenberg"),
      ("Тому", "Tom"), ("Лаврова", "Lavrov"), ("Шойгу", "Shoigu"), ("Хабаровского", "Khabarovsk"),
-     ("Сирии", "Syria"), ("России", "Russia"), ("США", "US"), ("НАТО", "NATO"), ("Брюссель", "Brussels")],
+     ("Сирии", "Syria"), ("России", "Russia"), ("США", "US"), ("НАТО", "NATO"), ("Брюссель", "Brussels"),
+     ("Мэри", "Mary"), ("Хэмилтона", "Hamilton")],
 )
 def test_names_match_across_scripts(russian: str, english: str) -> None:
     pairs = shared_terms(sentence_terms(f"Сказал {russian}.", "ru").names, sentence_terms(f"Said {english}.", "en").names)

@@ -134,13 +134,19 @@ def phonetic_key(word: str) -> str:
 
 
 def _russian_keys(word: str) -> tuple[str, ...]:
-    """Keys of a Russian word: its full form and its stem without a case ending."""
+    """Keys of a Russian word: its full form and its stem without a case ending.
+
+    «э» also stands for English "a" in transcribed names («Мэри» "Mary",
+    «Хэмилтон» "Hamilton"), so a word with «э» is keyed both ways.
+    """
     lower = word.lower()
-    keys = [phonetic_key(lower)]
+    spellings = [lower, lower.replace("э", "а")] if "э" in lower else [lower]
+    keys = [phonetic_key(spelling) for spelling in spellings]
     keys.extend(
-        phonetic_key(lower[: -len(ending)])
+        phonetic_key(spelling[: -len(ending)])
+        for spelling in spellings
         for ending in _RUSSIAN_ENDINGS
-        if lower.endswith(ending) and len(lower) - len(ending) >= _MIN_KEY
+        if spelling.endswith(ending) and len(spelling) - len(ending) >= _MIN_KEY
     )
     keys.extend(_ACRONYMS.get(lower, ()))
     keys.extend(key for prefix, names in _EXONYMS.items() if lower.startswith(prefix) for key in names)
