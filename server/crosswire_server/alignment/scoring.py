@@ -59,6 +59,8 @@ class PairFeatures:
     names: np.ndarray
     numbers: np.ndarray
     translation: np.ndarray | None = None
+    source_vectors: np.ndarray | None = None
+    target_vectors: np.ndarray | None = None
 
     def combined(self, weights: Weights = DEFAULT_WEIGHTS) -> np.ndarray:
         """The pair score: cosine plus the weighted evidence."""
@@ -78,7 +80,7 @@ def pair_features(
 ) -> PairFeatures:
     """Compute all signals between two lists of sentences (each embedded once, in one batch)."""
     vectors = embedder.encode([*source, *target])
-    cosine = vectors[: len(source)] @ vectors[len(source) :].T
+    source_vectors, target_vectors = vectors[: len(source)], vectors[len(source) :]
     names, numbers = overlap_matrices(
         [sentence_terms(text, source_language) for text in source],
         [sentence_terms(text, target_language) for text in target],
@@ -86,7 +88,7 @@ def pair_features(
     translation = None
     if source_translations is not None:
         translation = chrf_matrix(source_translations, target)
-    return PairFeatures(cosine, names, numbers, translation)
+    return PairFeatures(source_vectors @ target_vectors.T, names, numbers, translation, source_vectors, target_vectors)
 
 
 def _neighbourhood(scores: np.ndarray, axis: int, k: int, floor: float) -> np.ndarray:

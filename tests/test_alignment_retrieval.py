@@ -1,0 +1,72 @@
+"""Retrieval scoring: centring, the self-learning map and the one-neighbour margin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crosswire_server.alignment.embeddings import default_embedder
+from crosswire_server.alignment.retrieval import mutual_nearest, procrustes, retrieval_scores
+from crosswire_server.alignment.scoring import PairFeatures, margin, pair_features
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _accuracy(scores: np.ndarray) -> float:
+    return float(np.mean(scores.argmax(axis=1) == np.arange(len(scores))))
+
+
+def test_centring_and_self_learning_undo_a_shift_and_a_rotation() -> None:
+    # Two "languages": each has its own offset, the second is also slightly rotated and noisy.
+    rng = np.random.default_rng(7)
+    n, d = 200, 16
+    meaning = _unit(rng.normal(size=(n, d)))
+    skew = rng.normal(size=(d, d)) * 0.08
+    skew = skew - skew.T
+    rotation = np.linalg.solve(np.eye(d) + skew, np.eye(d) - skew)  # Cayley transform: orthogonal
+    source = _unit(meaning + 0.8 * _unit(rng.normal(size=(1, d))))
+    target = _unit(meaning @ rotation + 0.2 * rng.normal(size=(n, d)) / np.sqrt(d) + 0.8 * _unit(rng.normal(size=(1, d))))
+    zeros = np.zeros((n, n), dtype=np.float32)
+    features = PairFeatures(source @ target.T, zeros, zeros, None, source, target)
+    plain = _accuracy(margin(features.cosine))
+    centred_only = _accuracy(retrieval_scores(features, refine=False))
+    assert plain < 0.5
+    assert centred_only > plain
+    assert _accuracy(retrieval_scores(features)) >= 0.98
+    assert _accuracy(retrieval_scores(features).T) >= 0.98
+
+
+def test_procrustes_is_orthogonal_and_recovers_a_rotation() -> None:
+    rng = np.random.default_rng(1)
+    rotation, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    source = _unit(rng.normal(size=(50, 8)))
+    found = procrustes(source, source @ rotation, prior=0.0)
+    np.testing.assert_allclose(found @ found.T, np.eye(8), atol=1e-5)
+    np.testing.assert_allclose(found, rotation, atol=1e-4)
+
+
+def test_mutual_nearest_keeps_only_pairs_that_choose_each_other() -> None:
+    scores = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.1], [0.0, 0.1, 0.7]])
+    rows, columns = mutual_nearest(scores)
+    assert rows.tolist() == [0, 2] and columns.tolist() == [0, 2]
+
+
+def test_retrieval_finds_translations_with_real_embeddings() -> None:
+    russian = ["Том купил новую машину.", "Мэри не любит кофе.", "Где находится вокзал?", "Завтра будет дождь.",
+               "Я забыл ключи дома.", "Эта книга очень интересная.", "Мы встретимся в пять часов.",
+               "Собака спит под столом."]
+    english = ["Tom bought a new car.", "Mary doesn't like coffee.", "Where is the railway station?",
+               "It will rain tomorrow.", "I left my keys at home.", "This book is very interesting.",
+               "We will meet at five o'clock.", "The dog is sleeping under the table."]
+    scores = retrieval_scores(pair_features(default_embedder(), russian, english, "ru", "en"))
+    assert _accuracy(scores) == 1.0 and _accuracy(scores.T) == 1.0
+
+
+def test_retrieval_needs_vectors_and_accepts_empty_pools() -> None:
+    empty = np.zeros((0, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="vectors"):
+        retrieval_scores(PairFeatures(empty, empty, empty))
+    vectors = np.zeros((0, 4), dtype=np.float32)
+    assert retrieval_scores(PairFeatures(empty, empty, empty, None, vectors, _unit(np.ones((3, 4))))).shape == (0, 3)
