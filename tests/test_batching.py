@@ -16,19 +16,29 @@ def items(lengths: list[int]) -> list[_Item]:
     return [_Item(["▁x"] * n, DecodeOptions(), None) for n in lengths]  # type: ignore[arg-type]
 
 
-def test_share_out_sorts_by_length_and_balances_tokens() -> None:
-    groups = share_out(items([9, 1, 5, 3, 7, 2, 8, 4]), 2)
+def lengths(groups: list[list[_Item]]) -> list[list[int]]:
+    return [[len(item.tokens) for item in group] for group in groups]
+
+
+def test_share_out_sorts_longest_first_and_balances_tokens() -> None:
+    groups = lengths(share_out(items([9, 1, 5, 3, 7, 2, 8, 4]), 2, 2048))
     assert len(groups) == 2
-    lengths = [[len(item.tokens) for item in group] for group in groups]
-    assert lengths[0] + lengths[1] == sorted(lengths[0] + lengths[1])
-    totals = [sum(group) for group in lengths]
-    assert abs(totals[0] - totals[1]) <= 9
+    assert groups[0] + groups[1] == sorted(groups[0] + groups[1], reverse=True)  # longest first
+    assert abs(sum(groups[0]) - sum(groups[1])) <= 9
+
+
+def test_share_out_counts_padding_as_ctranslate2_does() -> None:
+    # Ten sentences of 10..100 pieces: 550 pieces, but one batch would cost 10 x 100 = 1000 with padding.
+    groups = lengths(share_out(items(list(range(10, 101, 10))), 1, 600))
+    assert sum(map(len, groups)) == 10 and len(groups) > 1
+    assert all(len(group) * max(group) <= 600 for group in groups)
 
 
 def test_share_out_never_makes_more_groups_than_items() -> None:
-    assert [len(g) for g in share_out(items([5]), 4)] == [1]
-    assert len(share_out(items([3, 3, 3]), 1)) == 1
-    assert sum(len(g) for g in share_out(items(list(range(1, 30))), 3)) == 29
+    assert lengths(share_out(items([5]), 4, 2048)) == [[5]]
+    assert len(share_out(items([3, 3, 3]), 1, 2048)) == 1
+    assert sum(map(len, share_out(items(list(range(1, 30))), 3, 2048))) == 29
+    assert share_out([], 2, 2048) == [[]]
 
 
 def run_scheduler(tiny_model, token_lists, **settings) -> tuple[list, list]:
@@ -64,3 +74,12 @@ def test_batches_keep_to_the_token_budget(tiny_model) -> None:
     assert sum(n for n, _ in reports) == len(SENTENCES)
     assert len(reports) >= len(SENTENCES) // 2
     assert all(tokens <= 2 * longest for _, tokens in reports)
+
+
+def test_what_free_replicas_cannot_take_waits_in_the_queue(tiny_model) -> None:
+    token_lists = encode(tiny_model, SENTENCES)
+    longest = max(map(len, token_lists))
+    # The budget holds two sentences with padding: twelve sentences make six batches, two at a time.
+    results, reports = run_scheduler(tiny_model, token_lists, parallel_batches=2, batch_tokens=2 * longest)
+    assert len(results) == len(SENTENCES) and sum(n for n, _ in reports) == len(SENTENCES)
+    assert all(n <= 2 for n, _ in reports)

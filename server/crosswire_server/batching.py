@@ -51,19 +51,29 @@ class _Item:
     future: asyncio.Future
 
 
-def share_out(items: list[_Item], parts: int) -> list[list[_Item]]:
-    """Sort by length and cut into at most `parts` runs of about equal token counts."""
-    items = sorted(items, key=lambda item: len(item.tokens))
-    parts = max(1, min(parts, len(items)))
-    total = sum(len(item.tokens) for item in items)
+def share_out(items: list[_Item], parts: int, batch_tokens: int) -> list[list[_Item]]:
+    """Sort longest first and cut into batches, at least `parts` of them when there are enough sentences.
+
+    A batch's cost is counted as CTranslate2 counts it, padding included (size times
+    longest sentence), so CTranslate2 never cuts a batch again into a small leftover.
+    The longest batches come first: the caller starts those and queues the rest again.
+    """
+    items = sorted(items, key=lambda item: len(item.tokens), reverse=True)
     groups: list[list[_Item]] = [[]]
-    filled = 0
     for item in items:
-        boundary = total * len(groups) / parts
-        if groups[-1] and len(groups) < parts and filled + len(item.tokens) / 2 > boundary:
+        if groups[-1] and (len(groups[-1]) + 1) * len(groups[-1][0].tokens) > batch_tokens:
             groups.append([])
         groups[-1].append(item)
-        filled += len(item.tokens)
+    while len(groups) < min(parts, len(items)):  # fewer batches than free replicas: halve the biggest
+        position = max((i for i, group in enumerate(groups) if len(group) > 1),
+                       key=lambda i: sum(len(item.tokens) for item in groups[i]))
+        group = groups[position]
+        half = sum(len(item.tokens) for item in group) / 2
+        cut, filled = 0, 0
+        while cut < len(group) - 1 and filled < half:
+            filled += len(group[cut].tokens)
+            cut += 1
+        groups[position:position + 1] = [group[:cut], group[cut:]]
     return groups
 
 
@@ -123,8 +133,9 @@ class BatchScheduler:
         if self._worker is None:
             self._worker = loop.create_task(self._run(), name="crosswire-batch-scheduler")
         items = [_Item(tokens, options, loop.create_future()) for tokens in token_lists]
-        # Queued shortest first: a big request's sentences then leave in batches of like lengths.
-        self._queue.extend(sorted(items, key=lambda item: len(item.tokens)))
+        # Longest first, as CTranslate2 orders them: a big request leaves in batches of like lengths,
+        # and its last batches are the quick ones, so no replica idles long at the end.
+        self._queue.extend(sorted(items, key=lambda item: len(item.tokens), reverse=True))
         self._wakeup.set()
         try:
             return list(await asyncio.gather(*(item.future for item in items)))
@@ -141,13 +152,16 @@ class BatchScheduler:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
             free = self._parallel - len(self._running)
-            taken = self._take(free * self._batch_tokens)
+            batches = share_out(self._take(free * self._batch_tokens), free, self._batch_tokens)
+            for batch in batches[free:][::-1]:  # more than the free replicas can take: back to the front
+                self._queue.extendleft(batch[::-1])
             if not self._queue:
                 self._wakeup.clear()
-            for batch in share_out(taken, free) if taken else []:
-                task = asyncio.get_running_loop().create_task(self._translate(batch))
-                self._running.add(task)
-                task.add_done_callback(self._finished)
+            for batch in batches[:free]:
+                if batch:
+                    task = asyncio.get_running_loop().create_task(self._translate(batch))
+                    self._running.add(task)
+                    task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task) -> None:
         self._running.discard(task)
