@@ -85,7 +85,7 @@ class BatchScheduler:
         translator: ctranslate2.Translator,
         *,
         batch_tokens: int = 2048,
-        window_s: float = 0.002,
+        window_s: float = 0.010,
         max_queued: int = 20000,
         max_input_tokens: int = 256,
         parallel_batches: int = 1,
@@ -147,10 +147,14 @@ class BatchScheduler:
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
-            await asyncio.sleep(self._window_s)
             while len(self._running) >= self._parallel:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
+            # Gather for a moment, unless there is enough for every free replica already. After a
+            # batch, this lets its callers' next sentences (sent as soon as they got their answers)
+            # join the next batch instead of waiting a whole batch for the replica after.
+            if not self._holds((self._parallel - len(self._running)) * self._batch_tokens):
+                await asyncio.sleep(self._window_s)
             free = self._parallel - len(self._running)
             batches = share_out(self._take(free * self._batch_tokens), free, self._batch_tokens)
             for batch in batches[free:][::-1]:  # more than the free replicas can take: back to the front
@@ -162,6 +166,14 @@ class BatchScheduler:
                     task = asyncio.get_running_loop().create_task(self._translate(batch))
                     self._running.add(task)
                     task.add_done_callback(self._finished)
+
+    def _holds(self, tokens: int) -> bool:
+        """Whether the queue holds at least `tokens` source tokens."""
+        for item in self._queue:
+            tokens -= len(item.tokens)
+            if tokens <= 0:
+                return True
+        return False
 
     def _finished(self, task: asyncio.Task) -> None:
         self._running.discard(task)

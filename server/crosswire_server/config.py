@@ -45,7 +45,7 @@ class ServerConfig:
     max_decoding_length: int = _setting(256, "default and largest number of target tokens per sentence")
     max_input_tokens: int = _setting(256, "longer source sentences are split at safe points, never truncated")
     batch_tokens: int = _setting(2048, "source tokens per CTranslate2 batch")
-    batch_window_ms: float = _setting(2.0, "how long the scheduler waits to gather sentences into a batch")
+    batch_window_ms: float = _setting(10.0, "how long the scheduler waits to gather sentences into a batch")
     max_queued_sentences: int = _setting(20000, "queued sentences per model before RESOURCE_EXHAUSTED")
     cache_size: int = _setting(20000, "translations kept for repeated sentences (LRU entries; 0 = off)")
     metrics_port: int = _setting(0, "serve Prometheus metrics on this port of the same host (0 = off)")
