@@ -1,8 +1,9 @@
-"""Device and compute-type choice; the GPU path runs where CTranslate2 sees a CUDA device, else skips."""
+"""Device, compute type and memory set-up; the GPU path runs where CTranslate2 sees a CUDA device, else skips."""
 
 from __future__ import annotations
 
 import asyncio
+import platform
 from pathlib import Path
 
 import ctranslate2
@@ -10,6 +11,7 @@ import pytest
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.engine import resolve_compute_type, resolve_device
+from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.translation import TranslationEngine
 
 needs_gpu = pytest.mark.skipif(ctranslate2.get_cuda_device_count() == 0,
@@ -43,3 +45,8 @@ def test_translates_on_cuda_with_int8_float16(tiny_models_dir: Path) -> None:
     assert (model.device, model.compute_type) == ("cuda", "int8_float16")
     results = asyncio.run(body())
     assert len(results) == 2 and all(r.text for r in results)
+
+
+def test_malloc_arenas_can_be_capped() -> None:
+    assert limit_malloc_arenas(0) is False  # 0 leaves glibc's default
+    assert limit_malloc_arenas(ServerConfig.from_env({}).malloc_arenas) is (platform.libc_ver()[0] == "glibc")

@@ -21,6 +21,7 @@ from crosswire.v1 import (
 )
 
 from crosswire_server.config import ServerConfig
+from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
 from crosswire_server.rpc.common import Runtime
@@ -139,6 +140,7 @@ class CrosswireServer:
 
 async def serve(config: ServerConfig) -> None:
     """Run a server until SIGTERM or SIGINT, then shut down gracefully."""
+    limit_malloc_arenas(config.malloc_arenas)
     server = CrosswireServer(config)
     await server.start()
     stopping = asyncio.Event()

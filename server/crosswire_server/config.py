@@ -49,6 +49,7 @@ class ServerConfig:
     max_queued_sentences: int = _setting(20000, "queued sentences per model before RESOURCE_EXHAUSTED")
     cache_size: int = _setting(20000, "translations kept for repeated sentences (LRU entries; 0 = off)")
     metrics_port: int = _setting(0, "serve Prometheus metrics on this port of the same host (0 = off)")
+    malloc_arenas: int = _setting(2, "glibc malloc arenas of `serve` (0 = glibc's default); few keep peak memory low")
     max_texts: int = _setting(1024, "texts per Translate request")
     max_chars: int = _setting(1_000_000, "characters per request, all texts together")
     max_message_bytes: int = _setting(8 * 1024 * 1024, "largest request message in bytes")
