@@ -32,12 +32,12 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+import serving
 from _setup import REPO, ServerProcess, bleu, free_port, peak_rss_mb, read_lines
-from serving import through_server
 
 SOURCE = "eval/zh-en/newstest2019.zh"
 REFERENCE = "eval/zh-en/newstest2019.en"
@@ -47,15 +47,11 @@ PEER = Path(__file__).resolve().parent / "peers" / "peer.py"
 
 
 @dataclass
-class Run:
-    """One system's pass over the sentences."""
+class Run(serving.Run):
+    """One system's pass over the sentences, with the translating process's memory and CPU time."""
 
-    name: str
-    seconds: float
-    outputs: list[str]
-    latencies: list[float]
     rss_mb: float = float("nan")
-    notes: list[str] = field(default_factory=list)
+    cpu_s: float = float("nan")  # CPU time of the translating process (not the clients) during the pass
 
     @property
     def rate(self) -> float:
@@ -65,6 +61,12 @@ class Run:
         if len(self.latencies) == 1:
             return self.latencies[0]
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- system 1: ctranslate2 directly
@@ -80,19 +82,20 @@ def _direct_child(model_dir: str, sentences: list[str], beam: int, inter: int, i
     model = load_model(find_model(Path(model_dir), MODEL_NAME), config)
     translate = model.translator.translate_batch
     translate(model.encode(["预热。"]), beam_size=beam)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     results = translate(model.encode(sentences), beam_size=beam, max_batch_size=batch_tokens, batch_type="tokens")
     outputs = [model.decode(r.hypotheses[0]) for r in results]
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     latencies: list[float] = []
     singles: list[str] = []
+    single_cpu = time.process_time()
     for sentence in sentences if one_by_one else []:
         began = time.perf_counter()
         (result,) = translate(model.encode([sentence]), beam_size=beam)
         singles.append(model.decode(result.hypotheses[0]))
         latencies.append(time.perf_counter() - began)
-    return {"seconds": seconds, "outputs": outputs, "singles": singles, "latencies": latencies,
-            "rss_mb": peak_rss_mb(os.getpid())}
+    return {"seconds": seconds, "cpu_s": cpu, "outputs": outputs, "singles": singles, "latencies": latencies,
+            "single_cpu_s": time.process_time() - single_cpu, "rss_mb": peak_rss_mb(os.getpid())}
 
 
 def direct(model_dir: Path, sentences: list[str], beam: int, inter: int, intra: int, batch_tokens: int,
@@ -101,9 +104,9 @@ def direct(model_dir: Path, sentences: list[str], beam: int, inter: int, intra: 
         r = pool.submit(_direct_child, str(model_dir), sentences, beam, inter, intra, batch_tokens,
                         one_by_one).result()
     batch = Run(f"ctranslate2 inter={inter} intra={intra} batch={batch_tokens}", r["seconds"], r["outputs"],
-                [r["seconds"]], r["rss_mb"])
+                [r["seconds"]], r["rss_mb"], r["cpu_s"])
     single = Run("ctranslate2, one sentence per call", sum(r["latencies"]), r["singles"], r["latencies"],
-                 r["rss_mb"]) if one_by_one else None
+                 r["rss_mb"], r["single_cpu_s"]) if one_by_one else None
     return batch, single
 
 
@@ -123,15 +126,17 @@ async def whole_file(address: str, sentences: list[str], beam: int) -> Run:
 
 def crosswire(models_dir: Path, sentences: list[str], beam: int, clients: list[int]) -> list[Run]:
     """Each pass on a fresh server (default settings), so no pass finds another's translations cached."""
-    passes = [(f"crosswire gRPC, {n} client(s)", lambda address, n=n: through_server(address, sentences, beam, n))
-              for n in clients]
+    passes = [(f"crosswire gRPC, {n} client(s)",
+               lambda address, n=n: serving.through_server(address, sentences, beam, n)) for n in clients]
     passes.append(("crosswire gRPC, whole file in 1 request", lambda address: whole_file(address, sentences, beam)))
     runs = []
     for name, make in passes:
         server = ServerProcess.start(models_dir)
         try:
+            cpu = cpu_seconds(server.process.pid)
             measured = asyncio.run(make(server.address))
-            run = Run(name, measured.seconds, measured.outputs, measured.latencies, peak_rss_mb(server.process.pid))
+            run = Run(name, measured.seconds, measured.outputs, measured.latencies, peak_rss_mb(server.process.pid),
+                      cpu_seconds(server.process.pid) - cpu)
         finally:
             server.stop()
         runs.append(run)
@@ -157,7 +162,8 @@ def argos(python: Path, env: dict[str, str], home: Path, sentences: list[str]) -
     subprocess.run([str(python), str(PEER), "argos", str(source), str(result)], env=env, check=True,
                    stderr=subprocess.DEVNULL)
     r = json.loads(result.read_text(encoding="utf-8"))
-    run = Run("argostranslate API, whole file", r["seconds"], r["outputs"], [r["seconds"]], r["peak_rss_mb"])
+    run = Run("argostranslate API, whole file", r["seconds"], r["outputs"], [r["seconds"]], r["peak_rss_mb"],
+              r["cpu_s"])
     if len(run.outputs) != len(sentences):
         raise RuntimeError(f"argostranslate gave {len(run.outputs)} lines for {len(sentences)}")
     return run
@@ -223,7 +229,9 @@ def libretranslate(python: Path, env: dict[str, str], sentences: list[str], clie
         connection.close()
         runs = []
         for n in clients:
+            cpu = cpu_seconds(process.pid)
             runs.append(http_clients(port, sentences, n))
+            runs[-1].cpu_s = cpu_seconds(process.pid) - cpu
             print(f"  {runs[-1].name}: {runs[-1].rate:.1f} sentences/s", file=sys.stderr)
         rss = peak_rss_mb(process.pid)
         for run in runs:
@@ -238,12 +246,14 @@ def libretranslate(python: Path, env: dict[str, str], sentences: list[str], clie
 
 def table(runs: list[Run], baseline: Run, references: list[str], target_sp) -> None:
     print(f"{'system':44} {'sent/s':>7} {'tok/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7} "
-          f"{'BLEU':>6} {'x sys1':>7}")
+          f"{'BLEU':>6} {'x sys1':>7} {'sent/CPU-s':>10} {'x sys1':>7}")
     for run in runs:
         tokens = sum(len(p) for p in target_sp.encode(run.outputs)) / run.seconds
+        efficiency = len(run.outputs) / run.cpu_s
         print(f"{run.name:44} {run.rate:7.2f} {tokens:7.0f} {run.percentile(50) * 1000:8.0f} "
               f"{run.percentile(95) * 1000:8.0f} {run.rss_mb:7.0f} {bleu(run.outputs, references):6.2f} "
-              f"{run.rate / baseline.rate:7.2f}")
+              f"{run.rate / baseline.rate:7.2f} {efficiency:10.2f} "
+              f"{efficiency / (len(baseline.outputs) / baseline.cpu_s):7.2f}")
 
 
 def targets(by_name: dict[str, Run], baseline: Run, single: Run | None, references: list[str]) -> None:
@@ -339,7 +349,9 @@ def main() -> None:
     print(f"\n{len(sentences)} sentences of newstest2019 zh-en, {MODEL_NAME} ({args.argosmodel.name}), "
           f"beam {args.beam_size}, {cores} cores; load average before {load_before[0]:.2f}, "
           f"after {load_after[0]:.2f} (1 min)")
-    print(f"system 1 = {baseline.name}; 'x sys1' = sentences/s against it; latency is per request\n")
+    print(f"system 1 = {baseline.name}; 'x sys1' = against it; latency is per request; "
+          "sent/CPU-s = sentences per CPU second of the translating process (clients not counted), "
+          "which other jobs on the machine disturb less than sentences/s\n")
     table(runs, baseline, references, target_sp)
     targets({r.name: r for r in runs}, baseline, single, references)
 

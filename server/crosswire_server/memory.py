@@ -4,7 +4,8 @@ glibc gives threads that allocate at the same time arenas of their own (up to 8
 per core) and memory freed in one arena is not reused by another, so the buffers
 of batches run on different threads pile up: through the server, a 500-sentence
 request peaked at 757-877 MB with glibc's default against 700-730 MB for
-CTranslate2 called directly; with two arenas, 702-704 MB at the same speed.
+CTranslate2 called directly; capped at two arenas when `serve` starts, 715-734 MB
+(702-704 MB with MALLOC_ARENA_MAX=2 in the environment), at the same speed.
 """
 
 from __future__ import annotations
