@@ -96,7 +96,8 @@ def main() -> None:
     layouts = sorted({(cores, 1), (1, cores)})
     runs = [direct(model, sentences, args.beam_size, inter, intra) for inter, intra in layouts]
     baseline = max(runs, key=lambda r: len(r.outputs) / r.seconds)
-    server = ServerProcess.start(models_dir)
+    # One server for every pass: without its cache, so later passes translate rather than look up.
+    server = ServerProcess.start(models_dir, "--cache-size", "0")
     try:
         for clients in args.clients:
             runs.append(asyncio.run(through_server(server.address, sentences, args.beam_size, clients)))
