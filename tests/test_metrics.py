@@ -47,6 +47,7 @@ def test_requests_batches_sentences_and_cache_are_counted(server: ServerThread) 
         client.translate([OTHER], source="ru", presegmented=True)
         with pytest.raises(CrosswireError):
             client.translate(["x"] * 5, source="ru")  # over max_texts
+        client.segment(f"{SENTENCE} {OTHER}", "ru")
     after = scrape(server.server.metrics_port)
 
     def grew(name: str, labels: tuple = ()) -> float:
@@ -57,6 +58,7 @@ def test_requests_batches_sentences_and_cache_are_counted(server: ServerThread) 
     assert grew("crosswire_requests_total", ok) == 2
     assert grew("crosswire_requests_total", bad) == 1
     assert grew("crosswire_request_duration_seconds_count", (("method", "Translate"),)) == 3
+    assert grew("crosswire_requests_total", (("method", "Segment"), ("status", "OK"))) == 1
     assert grew("crosswire_request_duration_seconds_sum", (("method", "Translate"),)) > 0
     # Four sentences asked for, two distinct: two go to the model, two come from the cache.
     assert grew("crosswire_sentences_translated_total", model) == 2

@@ -60,7 +60,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
         return job, self._translator(request.source_language, request.target_language)
 
     async def Align(self, request: pb.AlignRequest, context: grpc.aio.ServicerContext) -> pb.AlignResponse:
-        async with handling(context, "Align") as record:
+        async with handling(context, "Align", self._runtime.metrics) as record:
             self._runtime.check_size(request)
             job, translate = self._job(request.source, request.targets, request, request.mode)
             record.add(targets=len(job.targets), translated=translate is not None)
@@ -69,7 +69,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             return alignment_to_pb(result, request.source.name)
 
     async def Compare(self, request: pb.CompareRequest, context: grpc.aio.ServicerContext) -> pb.CompareResponse:
-        async with handling(context, "Compare") as record:
+        async with handling(context, "Compare", self._runtime.metrics) as record:
             self._runtime.check_size(request)
             job, translate = self._job(request.report, request.articles, request)
             record.add(targets=len(job.targets), translated=translate is not None)

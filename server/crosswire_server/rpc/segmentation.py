@@ -25,7 +25,7 @@ class SegmentationServicer(pb_grpc.SegmentationServiceServicer):
         self._runtime = runtime
 
     async def Segment(self, request: pb.SegmentRequest, context: grpc.aio.ServicerContext) -> pb.SegmentResponse:
-        async with handling(context, "Segment") as record:
+        async with handling(context, "Segment", self._runtime.metrics) as record:
             record.add(texts=1, characters=len(request.text))
             self._runtime.check_size(request)
             limit = self._runtime.config.max_chars
