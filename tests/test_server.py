@@ -190,3 +190,8 @@ class health_channel:
 
     def __exit__(self, *exc: object) -> None:
         self.channel.close()
+
+
+def test_a_taken_port_is_refused(server: ServerThread, tiny_models_dir: Path) -> None:
+    with pytest.raises(RuntimeError):
+        ServerThread(tiny_models_dir, wait_ready=False, port=server.port)

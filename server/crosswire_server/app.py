@@ -51,6 +51,8 @@ class CrosswireServer:
             options=[
                 ("grpc.max_receive_message_length", transport_limit),
                 ("grpc.max_send_message_length", transport_limit),
+                # A second server on a taken port must fail, not silently share its traffic.
+                ("grpc.so_reuseport", 0),
             ]
         )
         self._health = health.aio.HealthServicer()

@@ -15,7 +15,8 @@ class ServerThread:
     """Starts a CrosswireServer on 127.0.0.1:<free port> in its own event loop thread."""
 
     def __init__(self, models_dir: Path, wait_ready: bool = True, **settings: Any) -> None:
-        self.config = ServerConfig.from_env({}, models_dir=models_dir, host="127.0.0.1", port=0, **settings)
+        settings = {"host": "127.0.0.1", "port": 0, **settings}
+        self.config = ServerConfig.from_env({}, models_dir=models_dir, **settings)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
