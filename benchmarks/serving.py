@@ -1,11 +1,18 @@
 """Serving overhead: CTranslate2 called directly vs the same sentences through the gRPC server.
 
-    python benchmarks/serving.py [--lines 500] [--beam-size 2] [--clients 1 8]
+    python benchmarks/serving.py [--lines 500] [--beam-size 2] [--clients 1 8] [--document 20]
 
 (a) `translate_batch` on all sentences at once with the best thread layout
-found here; (b) a `crosswire serve` process, with N concurrent clients each
-sending one sentence per request. Prints sentences/s, target tokens/s,
-latency, BLEU and the ratio b/a (target for 8 clients: >= 0.8).
+found here; (b) a `crosswire serve` process with N concurrent clients, each
+sending one sentence per request, and N clients each sending documents of
+`--document` consecutive lines per request. Prints sentences/s, target
+tokens/s, latency, BLEU and the ratio b/a (target for 8 clients: >= 0.8).
+
+N clients that each wait for one sentence before sending the next never give
+a server more than N sentences at once, and CTranslate2's batches are cheap
+per sentence only when large. So the script also measures (c) CTranslate2
+itself holding only N sentences at a time: the ceiling for one-sentence
+clients, whatever the server does.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import argparse
 import asyncio
 import os
 import statistics
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import ctranslate2
@@ -36,45 +45,83 @@ class Run:
         p50 = statistics.median(self.latencies) * 1000
         p95 = statistics.quantiles(self.latencies, n=20)[-1] * 1000 if len(self.latencies) > 1 else p50
         ratio = f"{sentences / (len(baseline.outputs) / baseline.seconds):.2f}" if baseline else "1.00"
-        return (f"{self.name:34} {sentences:8.1f} {tokens:9.0f} {p50:9.0f} {p95:9.0f} "
+        return (f"{self.name:52} {sentences:8.1f} {tokens:9.0f} {p50:9.0f} {p95:9.0f} "
                 f"{bleu(self.outputs, references):6.2f} {ratio:>6}")
 
 
-def direct(model, sentences: list[str], beam: int, inter: int, intra: int) -> Run:
-    """All sentences in one translate_batch call, token-budgeted batches."""
+def in_hand(translate, tokens: list[list[str]], beam: int, inter: int, count: int) -> tuple[float, list]:
+    """CTranslate2 holding only `count` sentences at a time, as `count` one-sentence clients allow.
+
+    The best a scheduler could do with them: `inter` threads, one per replica, each translating the
+    next count/inter sentences of the file as one batch, with no gathering window and no RPC.
+    Returns the seconds taken and the results in input order.
+    """
+    results: list = [None] * len(tokens)
+    share = max(1, count // inter)
+    starts = iter(range(0, len(tokens), share))
+    lock = threading.Lock()
+
+    def replica() -> None:
+        while True:
+            with lock:
+                start = next(starts, None)
+            if start is None:
+                return
+            results[start:start + share] = translate(tokens[start:start + share], beam_size=beam)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(inter) as pool:
+        for future in [pool.submit(replica) for _ in range(inter)]:
+            future.result()
+    return time.perf_counter() - began, results
+
+
+def _decode(result) -> str:
+    return " ".join("".join(result.hypotheses[0]).replace("▁", " ").split())
+
+
+def direct(model, sentences: list[str], beam: int, inter: int, intra: int, held: list[int]) -> list[Run]:
+    """All sentences in one translate_batch call (token-budgeted batches); then, for each count in
+    `held`, the same sentences never more than that many at a time (see in_hand)."""
     translator = ctranslate2.Translator(str(model.model_path), compute_type="int8",
                                         inter_threads=inter, intra_threads=intra)
     sp = spm.SentencePieceProcessor(model_file=str(model.source_spm))
     start = time.perf_counter()
     tokens = sp.encode(sentences, out_type=str)
     results = translator.translate_batch(tokens, beam_size=beam, max_batch_size=2048, batch_type="tokens")
-    outputs = [" ".join("".join(r.hypotheses[0]).replace("▁", " ").split()) for r in results]
     seconds = time.perf_counter() - start
-    return Run(f"ctranslate2 direct inter={inter} intra={intra}", seconds, outputs, [seconds])
+    runs = [Run(f"ctranslate2 direct inter={inter} intra={intra}", seconds, [_decode(r) for r in results], [seconds])]
+    for count in held:
+        seconds, results = in_hand(translator.translate_batch, tokens, beam, inter, count)
+        runs.append(Run(f"ctranslate2, {count} sentences in hand", seconds, [_decode(r) for r in results], [seconds]))
+    return runs
 
 
-async def through_server(address: str, sentences: list[str], beam: int, clients: int) -> Run:
-    """`clients` concurrent workers, each sending one sentence per Translate call."""
+async def through_server(address: str, sentences: list[str], beam: int, clients: int, per_request: int = 1) -> Run:
+    """`clients` concurrent workers, each sending `per_request` consecutive sentences per Translate call
+    (one text each) and waiting for the answer before sending the next."""
     from crosswire import AsyncClient
 
     outputs: list[str] = [""] * len(sentences)
     latencies: list[float] = []
-    queue = list(range(len(sentences)))[::-1]
+    queue = list(range(0, len(sentences), per_request))[::-1]
 
     async def worker(client: AsyncClient) -> None:
         while queue:
-            i = queue.pop()
+            first = queue.pop()
+            texts = sentences[first:first + per_request]
             began = time.perf_counter()
-            result = await client.translate([sentences[i]], source="zh", beam_size=beam, presegmented=True)
+            results = await client.translate(texts, source="zh", beam_size=beam, presegmented=True)
             latencies.append(time.perf_counter() - began)
-            outputs[i] = result[0].text
+            outputs[first:first + len(texts)] = [r.text for r in results]
 
-    async with AsyncClient(address) as client:
+    async with AsyncClient(address, timeout=600) as client:
         await client.translate(["预热。"], source="zh")
         start = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(clients)))
         seconds = time.perf_counter() - start
-    return Run(f"crosswire gRPC, {clients} client(s)", seconds, outputs, latencies)
+    unit = "" if per_request == 1 else f", {per_request} sentences per request"
+    return Run(f"crosswire gRPC, {clients} client(s){unit}", seconds, outputs, latencies)
 
 
 def main() -> None:
@@ -82,6 +129,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=500)
     parser.add_argument("--beam-size", type=int, default=2)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--document", type=int, default=20,
+                        help="sentences per request of the document-sized passes (0: none)")
     args = parser.parse_args()
 
     from crosswire_models.store import find_model
@@ -94,22 +143,35 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
 
     layouts = sorted({(cores, 1), (1, cores)})
-    runs = [direct(model, sentences, args.beam_size, inter, intra) for inter, intra in layouts]
-    baseline = max(runs, key=lambda r: len(r.outputs) / r.seconds)
+    direct_runs = [direct(model, sentences, args.beam_size, inter, intra, []) for inter, intra in layouts]
+    best = max(range(len(layouts)), key=lambda i: len(direct_runs[i][0].outputs) / direct_runs[i][0].seconds)
+    baseline = direct_runs[best][0]
+    held = direct(model, sentences, args.beam_size, *layouts[best], [n for n in args.clients if n > 1])[1:]
+    runs = [r for rs in direct_runs for r in rs] + held
     # One server for every pass: without its cache, so later passes translate rather than look up.
     server = ServerProcess.start(models_dir, "--cache-size", "0")
     try:
         for clients in args.clients:
             runs.append(asyncio.run(through_server(server.address, sentences, args.beam_size, clients)))
+        for clients in args.clients if args.document > 1 else []:
+            runs.append(asyncio.run(through_server(server.address, sentences, args.beam_size, clients,
+                                                   args.document)))
         server_rss = peak_rss_mb(server.process.pid)
     finally:
         server.stop()
 
     print(f"{len(sentences)} sentences of newstest2019 zh-en, {REAL_MODEL}, beam {args.beam_size}, "
           f"{cores} cores; ratio = sentences/s against the best direct run ({baseline.name})")
-    print(f"{'system':34} {'sent/s':>8} {'tok/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'BLEU':>6} {'ratio':>6}")
+    print(f"{'system':52} {'sent/s':>8} {'tok/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'BLEU':>6} {'ratio':>6}")
     for run in runs:
         print(run.row(sp, references, baseline))
+    by_name = {run.name: run for run in runs}
+    for clients in args.clients:
+        ceiling = by_name.get(f"ctranslate2, {clients} sentences in hand")
+        if ceiling:
+            one = by_name[f"crosswire gRPC, {clients} client(s)"]
+            print(f"{clients} one-sentence clients against ctranslate2 with {clients} sentences in hand: "
+                  f"{ceiling.seconds / one.seconds:.2f}")
     print(f"server peak RSS: {server_rss:.0f} MB")
 
 

@@ -7,7 +7,9 @@ Input: the first 500 lines of newstest2019 zh→en; model: the Argos zh→en 1.9
 package (.bench/translate-zh_en-1_9.argosmodel), loaded by every system; beam 2.
  1. ctranslate2 `translate_batch` on all sentences at once, best thread layout measured here
     (each layout in a child process of its own, for its peak RSS); plus one sentence per call
-    with the best layout, the latency baseline;
+    with the best layout, the latency baseline; and, for N clients, CTranslate2 never holding
+    more than N sentences (one batch of N/inter per replica, back to back): the ceiling for
+    any server whose N clients each wait for one sentence before sending the next;
  2. Crosswire over gRPC (a fresh `crosswire serve` per run, default settings): 1, 4 and 16
     concurrent clients sending one sentence per request, and one client sending the whole file;
  3. argostranslate's Python API on the whole file (ARGOS_BEAM_SIZE=2, its other settings as shipped);
@@ -72,7 +74,7 @@ def cpu_seconds(pid: int) -> float:
 # ---------------------------------------------------------------- system 1: ctranslate2 directly
 
 def _direct_child(model_dir: str, sentences: list[str], beam: int, inter: int, intra: int,
-                  batch_tokens: int, one_by_one: bool) -> dict:
+                  batch_tokens: int, one_by_one: bool, in_hand: list[int]) -> dict:
     """In a fresh process: load the model as the server does, translate, report timings and peak RSS."""
     from crosswire_models.store import find_model
     from crosswire_server.config import ServerConfig
@@ -94,20 +96,34 @@ def _direct_child(model_dir: str, sentences: list[str], beam: int, inter: int, i
         (result,) = translate(model.encode([sentence]), beam_size=beam)
         singles.append(model.decode(result.hypotheses[0]))
         latencies.append(time.perf_counter() - began)
+    single_cpu = time.process_time() - single_cpu
+    held = {}
+    for count in in_hand:
+        cpu = time.process_time()
+        held_seconds, held_results = serving.in_hand(translate, model.encode(sentences), beam, inter, count)
+        held[count] = {"seconds": held_seconds, "cpu_s": time.process_time() - cpu,
+                       "outputs": [model.decode(r.hypotheses[0]) for r in held_results]}
     return {"seconds": seconds, "cpu_s": cpu, "outputs": outputs, "singles": singles, "latencies": latencies,
-            "single_cpu_s": time.process_time() - single_cpu, "rss_mb": peak_rss_mb(os.getpid())}
+            "single_cpu_s": single_cpu, "in_hand": held, "rss_mb": peak_rss_mb(os.getpid())}
 
 
 def direct(model_dir: Path, sentences: list[str], beam: int, inter: int, intra: int, batch_tokens: int,
-           one_by_one: bool = False) -> tuple[Run, Run | None]:
+           one_by_one: bool = False, in_hand: tuple[int, ...] = ()) -> tuple[Run, Run | None, list[Run]]:
+    """The whole file in one call; optionally one sentence per call, and runs with few sentences in hand."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         r = pool.submit(_direct_child, str(model_dir), sentences, beam, inter, intra, batch_tokens,
-                        one_by_one).result()
+                        one_by_one, list(in_hand)).result()
     batch = Run(f"ctranslate2 inter={inter} intra={intra} batch={batch_tokens}", r["seconds"], r["outputs"],
                 [r["seconds"]], r["rss_mb"], r["cpu_s"])
     single = Run("ctranslate2, one sentence per call", sum(r["latencies"]), r["singles"], r["latencies"],
                  r["rss_mb"], r["single_cpu_s"]) if one_by_one else None
-    return batch, single
+    held = [Run(held_name(count), h["seconds"], h["outputs"], [h["seconds"]], r["rss_mb"], h["cpu_s"])
+            for count, h in r["in_hand"].items()]
+    return batch, single, held
+
+
+def held_name(count: int) -> str:
+    return f"ctranslate2, {count} sentences in hand"
 
 
 # ---------------------------------------------------------------- system 2: Crosswire over gRPC
@@ -279,6 +295,14 @@ def targets(by_name: dict[str, Run], baseline: Run, single: Run | None, referenc
         value = ratio(name, other)
         if value is not None:
             line(label, value, text, value >= limit)
+    print("against CTranslate2 holding as few sentences as the clients allow (no target in the issue; "
+          "what batching across requests can reach at best):")
+    for name, run in by_name.items():
+        clients = name.removeprefix("crosswire gRPC, ").removesuffix(" client(s)")
+        if clients.isdigit() and held_name(int(clients)) in by_name:
+            ceiling = by_name[held_name(int(clients))]
+            print(f"  crosswire {clients} clients / ctranslate2 with {clients} sentences in hand: "
+                  f"{run.rate / ceiling.rate:.2f} (that ceiling is {ceiling.rate / baseline.rate:.2f}x system 1)")
     one = by_name.get("crosswire gRPC, 1 client(s)")
     if one and single:
         value = one.percentile(50) / single.percentile(50)
@@ -327,15 +351,17 @@ def main() -> None:
         direct_runs = []
         for inter, intra in layouts:
             for budget in args.batch_tokens:
-                run, _ = direct(models_dir, sentences, args.beam_size, inter, intra, budget)
+                run, _, _ = direct(models_dir, sentences, args.beam_size, inter, intra, budget)
                 direct_runs.append(run)
                 print(f"  {run.name}: {run.rate:.1f} sentences/s", file=sys.stderr)
         baseline = max(direct_runs, key=lambda r: r.rate)
         best = next((i, j, b) for i, j in layouts for b in args.batch_tokens
                      if baseline.name == f"ctranslate2 inter={i} intra={j} batch={b}")
-        _, single = direct(models_dir, sentences, args.beam_size, *best, one_by_one=True)
+        # The ceiling for N one-sentence clients: CTranslate2 itself never holding more than N sentences.
+        _, single, held = direct(models_dir, sentences, args.beam_size, *best, one_by_one=True,
+                                 in_hand=tuple(n for n in args.clients if n > 1))
         print("system 2: crosswire", file=sys.stderr)
-        runs = [*direct_runs, single, *crosswire(models_dir, sentences, args.beam_size, args.clients)]
+        runs = [*direct_runs, single, *held, *crosswire(models_dir, sentences, args.beam_size, args.clients)]
         if not args.skip_peers:
             env = peer_env(scratch_dir / "argos", args.beam_size)
             subprocess.run([str(python), str(PEER), "install", str(args.argosmodel)], env=env, check=True,
