@@ -148,16 +148,21 @@ def _retrieval_sets() -> dict[str, tuple[list[str], list[str], str]]:
 
 
 def calibrate_retrieval() -> None:
-    """Margin neighbourhood, centring and the self-learning map of retrieval_scores (both directions)."""
+    """Margin neighbourhood, centring, the self-learning map and the Sinkhorn normalisation of
+    retrieval_scores (both directions)."""
     embedder = default_embedder()
     sets = {name: pair_features(embedder, source, target, language, "en")
             for name, (source, target, language) in _retrieval_sets().items()}
     print("retrieval accuracy source->en / en->source on: " + " | ".join(f"{n} ({len(f.cosine)})" for n, f in sets.items()))
-    grid = [(f"margin k={k}", dict(k=k, centre=False, refine=False)) for k in (1, 2, 4, 8)]
-    grid += [("k=1, centred", dict(refine=False))]
-    grid += [(f"k=1, centred, self-learning prior {prior}", dict(prior=prior)) for prior in (0.0, 0.001, 0.01, 0.1)]
-    grid += [("k=1, not centred, self-learning", dict(centre=False)),
-             ("chosen, without names and numbers", dict(weights=Weights().without("names", "numbers")))]
+    margin_only = dict(normalise=False)
+    grid = [(f"margin k={k}", dict(k=k, centre=False, refine=False, **margin_only)) for k in (1, 2, 4, 8)]
+    grid += [("k=1, centred", dict(refine=False, **margin_only))]
+    grid += [(f"k=1, centred, self-learning prior {prior}", dict(prior=prior, **margin_only))
+             for prior in (0.0, 0.001, 0.01, 0.1)]
+    grid += [("k=1, not centred, self-learning", dict(centre=False, **margin_only))]
+    grid += [(f"centred, self-learning, Sinkhorn T={t} x{n}", dict(temperature=t, rounds=n))
+             for t in (0.02, 0.05, 0.1) for n in (1, 5, 20)]
+    grid += [("chosen, without names and numbers", dict(weights=Weights().without("names", "numbers")))]
     for label, options in grid:
         figures = []
         for f in sets.values():

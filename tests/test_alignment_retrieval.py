@@ -1,4 +1,4 @@
-"""Retrieval scoring: centring, the self-learning map and the one-neighbour margin."""
+"""Retrieval scoring: centring, the self-learning map, the margin and the Sinkhorn normalisation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crosswire_server.alignment.embeddings import default_embedder
-from crosswire_server.alignment.retrieval import mutual_nearest, procrustes, retrieval_scores
+from crosswire_server.alignment.retrieval import mutual_nearest, procrustes, retrieval_scores, sinkhorn
 from crosswire_server.alignment.scoring import PairFeatures, margin, pair_features
 
 
@@ -70,3 +70,20 @@ def test_retrieval_needs_vectors_and_accepts_empty_pools() -> None:
         retrieval_scores(PairFeatures(empty, empty, empty))
     vectors = np.zeros((0, 4), dtype=np.float32)
     assert retrieval_scores(PairFeatures(empty, empty, empty, None, vectors, _unit(np.ones((3, 4))))).shape == (0, 3)
+
+
+def test_sinkhorn_stops_a_hub_from_winning_every_row() -> None:
+    # Column 2 is close to every source ("hub"); each source's own partner is only a little lower.
+    scores = np.array([[0.80, 0.10, 0.85], [0.10, 0.80, 0.85], [0.10, 0.10, 0.83]], dtype=np.float32)
+    assert scores.argmax(axis=1).tolist() == [2, 2, 2]
+    normalised = sinkhorn(scores, temperature=0.05, rounds=5)
+    assert normalised.argmax(axis=1).tolist() == [0, 1, 2]
+    columns_last = np.exp(normalised.astype(np.float64))
+    np.testing.assert_allclose(columns_last.sum(axis=0), 1.0, atol=1e-5)
+    converged = np.exp(sinkhorn(scores, temperature=0.05, rounds=500).astype(np.float64))
+    np.testing.assert_allclose(converged.sum(axis=1), 1.0, atol=1e-3)  # doubly stochastic in the limit
+
+
+def test_sinkhorn_keeps_huge_scores_finite() -> None:
+    normalised = sinkhorn(np.array([[1e4, -1e4], [-1e4, 1e4]], dtype=np.float32), temperature=0.01)
+    assert np.isfinite(normalised).all() and normalised.argmax(axis=1).tolist() == [0, 1]
