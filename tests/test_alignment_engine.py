@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
+import time
 
 import pytest
 
 from crosswire.types import AlignMode, Document, Grade, Role, Sentence
 from crosswire_server.alignment import Aligner, AlignmentLimits, eligible, prepare, presegment
 from crosswire_server.alignment.jobs import AlignJob, align_texts, compare_texts
-from crosswire_server.errors import InvalidInput
+from crosswire_server.errors import InvalidInput, Stopped
 
 RU = [
     "Генсек НАТО Йенс Столтенберг призвал Россию прекратить бои в Сирии.",
@@ -238,3 +240,50 @@ def test_compare_with_other_roles_ranks_by_those_sentences(aligner: Aligner) -> 
     comparison = aligner.compare(report, [article], roles=frozenset({Role.CAPTION}))
     assert [row.source for row in comparison.rows] == [0]
     assert comparison.documents[0].linked_source == 1 and comparison.only_in_coverage == []
+
+
+class _SlowModel:
+    """Wraps the sentence encoder: each call takes at least 50 ms, and the calls are counted."""
+
+    def __init__(self, model) -> None:
+        self.model, self.calls = model, 0
+
+    def encode(self, texts: list[str]):
+        self.calls += 1
+        time.sleep(0.05)
+        return self.model.encode(texts)
+
+
+def test_a_set_stop_abandons_embedding_between_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crosswire_server.alignment import embeddings
+
+    monkeypatch.setattr(embeddings, "CHUNK", 2)
+    embedder = embeddings.Embedder()
+    stop = threading.Event()
+    embedder.encode(EN[:2], stop)  # cached now
+    stop.set()
+    assert embedder.encode(EN[:2], stop).shape == (2, embeddings.DIMENSION)  # nothing left to encode: no need to stop
+    with pytest.raises(Stopped, match="stopped waiting"):
+        embedder.encode(EN, stop)
+    assert embedder.encoded == 2
+
+
+def test_a_cancelled_alignment_stops_its_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crosswire_server.alignment import embeddings
+
+    monkeypatch.setattr(embeddings, "CHUNK", 4)
+    embedder = embeddings.Embedder()
+    slow = embedder._model = _SlowModel(embedder._model)
+    source = "\n".join(f"Предложение номер {n} о переговорах в Женеве." for n in range(200))
+    target = "\n".join(f"Sentence number {n} about the talks in Geneva." for n in range(200))
+    job = AlignJob(source, [target], mode=AlignMode.PARALLEL, presegmented=True)
+
+    async def cancel_soon() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(align_texts(Aligner(embedder=embedder), job), timeout=0.3)
+
+    asyncio.run(cancel_soon())  # asyncio.run waits for the worker thread before returning
+    calls = slow.calls
+    time.sleep(0.2)
+    assert slow.calls == calls, "the worker thread went on encoding after the request was cancelled"
+    assert 0 < embedder.encoded < 400 and calls < 100  # 400 texts in chunks of 4 would be 100 calls

@@ -21,3 +21,7 @@ class Overloaded(CrosswireError):
 
 class NotReady(CrosswireError):
     """The server is still loading or has no model (UNAVAILABLE)."""
+
+
+class Stopped(CrosswireError):
+    """The caller stopped waiting (cancelled, or past its deadline), so the work was abandoned (CANCELLED)."""

@@ -9,6 +9,7 @@ duplicates take part (by default headline and body).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ from crosswire_server.alignment.evidence import sentence_terms, shared_terms
 from crosswire_server.alignment.inputs import eligible
 from crosswire_server.alignment.parallel import align_monotone
 from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, pair_features
-from crosswire_server.errors import InvalidInput
+from crosswire_server.errors import InvalidInput, Stopped
 from crosswire_server.segmentation import detect_language
 
 if TYPE_CHECKING:
@@ -95,12 +96,14 @@ class Aligner:
         names: Sequence[str] | None = None,
         translations: Translations | None = None,
         roles: frozenset[Role] = DEFAULT_ROLES,
+        stop: threading.Event | None = None,
         **parallel_options: float,
     ) -> Alignment:
         """Link the source's sentences with those of every target document.
 
-        `parallel_options` (skip, merge_penalty) override the monotone aligner's
-        constants; they exist for calibration.
+        Setting `stop` (from another thread) abandons the work with Stopped at
+        the next chunk of sentences. `parallel_options` (skip, merge_penalty)
+        override the monotone aligner's constants; they exist for calibration.
         """
         mode = AlignMode(mode)
         names = list(names) if names is not None else [f"target {k}" for k in range(len(targets))]
@@ -110,10 +113,11 @@ class Aligner:
         translated = self._translate(source, source_side, translations)
         features = pair_features(
             self.embedder, source_side.texts, target_side.texts,
-            source.language, targets[0].language, translated,
+            source.language, targets[0].language, translated, stop,
         )
         if mode is AlignMode.PARALLEL:
-            links = self._parallel(source, targets, source_side, target_side, features, translated, parallel_options)
+            links = self._parallel(source, targets, source_side, target_side, features, translated, stop,
+                                   parallel_options)
         else:
             links = self._comparable(source_side, target_side, features)
         return _result(source, targets, names, mode, links, roles)
@@ -125,6 +129,7 @@ class Aligner:
         names: Sequence[str] | None = None,
         translations: Translations | None = None,
         roles: frozenset[Role] = DEFAULT_ROLES,
+        stop: threading.Event | None = None,
     ) -> Comparison:
         """Rank articles by shared coverage and build the side-by-side rows.
 
@@ -134,7 +139,7 @@ class Aligner:
         """
         if translations is not None and not isinstance(translations, Sequence):
             translations = _translate_all(report, roles, translations)
-        alignment = self.align(report, articles, AlignMode.COMPARABLE, names, translations, roles)
+        alignment = self.align(report, articles, AlignMode.COMPARABLE, names, translations, roles, stop)
         documents = rank_documents(alignment, self.embedder, roles)
         by_source: dict[int, list[Link]] = {}
         for link in alignment.links:
@@ -237,6 +242,7 @@ class Aligner:
         target: _Side,
         features: PairFeatures,
         translated: list[str] | None,
+        stop: threading.Event | None,
         options: dict[str, float],
     ) -> list[Link]:
         """Monotone alignment with each target document in turn."""
@@ -244,12 +250,14 @@ class Aligner:
         source_pairs = _adjacent(source.texts)
         translated_pairs = _adjacent(translated) if translated is not None else None
         for k, document in enumerate(targets):
+            if stop is not None and stop.is_set():
+                raise Stopped("the caller stopped waiting; alignment abandoned")
             columns = [c for c, doc in enumerate(target.document) if doc == k]
             texts = [target.texts[c] for c in columns]
             target_pairs = _adjacent(texts)
             one_one = features.combined(self.weights)[:, columns]
-            one_two = self._scores(source.texts, target_pairs, source_doc, document, translated)
-            two_one = self._scores(source_pairs, texts, source_doc, document, translated_pairs)
+            one_two = self._scores(source.texts, target_pairs, source_doc, document, translated, stop)
+            two_one = self._scores(source_pairs, texts, source_doc, document, translated_pairs, stop)
             for bead in align_monotone(one_one, one_two, two_one, **options):
                 grade = Grade.SAME if bead.score >= PARALLEL_SAME_SCORE else Grade.RELATED
                 links.append(
@@ -257,10 +265,12 @@ class Aligner:
                 )
         return links
 
-    def _scores(self, source: list[str], target: list[str], source_doc: Document, target_doc: Document, translated: list[str] | None) -> np.ndarray:
+    def _scores(self, source: list[str], target: list[str], source_doc: Document, target_doc: Document,
+                translated: list[str] | None, stop: threading.Event | None) -> np.ndarray:
         if not source or not target:
             return np.zeros((len(source), len(target)), dtype=np.float32)
-        features = pair_features(self.embedder, source, target, source_doc.language, target_doc.language, translated)
+        features = pair_features(self.embedder, source, target, source_doc.language, target_doc.language, translated,
+                                 stop)
         return features.combined(self.weights)
 
     def _link(

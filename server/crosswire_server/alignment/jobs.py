@@ -2,14 +2,17 @@
 
 Shared by the gRPC servicer and the in-process command line, so both treat a
 request the same way. Translation is asynchronous (the translation engine
-batches across requests); segmentation and alignment run in a worker thread.
+batches across requests); segmentation and alignment run in a worker thread,
+which gives up soon after the awaiting task is cancelled (client gone, deadline).
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from crosswire.types import DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
 from crosswire_server.alignment.aligner import Aligner
@@ -18,6 +21,8 @@ from crosswire_server.errors import InvalidInput
 
 #: Languages both the segmentation layer and the sentence encoder handle.
 SUPPORTED_LANGUAGES = ("ru", "en", "zh")
+
+T = TypeVar("T")
 
 #: Translates sentences one-to-one: (sentences, source language, target language) -> translations.
 TranslateFn = Callable[[list[str], str, str], Awaitable[list[str]]]
@@ -33,6 +38,16 @@ def in_batches(translate: TranslateFn, size: int) -> TranslateFn:
         return done
 
     return batched
+
+
+async def _in_thread(work: Callable[[threading.Event], T]) -> T:
+    """Run `work(stop)` in a worker thread; when the awaiting task is cancelled, set `stop` so the thread lets go."""
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(work, stop)
+    except asyncio.CancelledError:
+        stop.set()
+        raise
 
 
 @dataclass(frozen=True)
@@ -90,11 +105,13 @@ async def align_texts(aligner: Aligner, job: AlignJob, translate: TranslateFn | 
     """Segment, translate (when a translator is given) and align."""
     source, targets = await _prepare(aligner, job, "targets")
     translations = await _translations(aligner, source, targets[0].language, job.roles, translate)
-    return await asyncio.to_thread(aligner.align, source, targets, job.mode, job.names, translations, job.roles)
+    return await _in_thread(
+        lambda stop: aligner.align(source, targets, job.mode, job.names, translations, job.roles, stop)
+    )
 
 
 async def compare_texts(aligner: Aligner, job: AlignJob, translate: TranslateFn | None = None) -> Comparison:
     """Segment, translate (when a translator is given), align and rank."""
     report, articles = await _prepare(aligner, job, "articles")
     translations = await _translations(aligner, report, articles[0].language, job.roles, translate)
-    return await asyncio.to_thread(aligner.compare, report, articles, job.names, translations, job.roles)
+    return await _in_thread(lambda stop: aligner.compare(report, articles, job.names, translations, job.roles, stop))

@@ -16,7 +16,7 @@ from crosswire.convert import role_from_pb
 from crosswire.types import Role
 
 from crosswire_server.config import ServerConfig
-from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded
+from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded, Stopped
 from crosswire_server.translation import TranslationEngine
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ _STATUS = [
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
     (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (NotReady, grpc.StatusCode.UNAVAILABLE),
+    (Stopped, grpc.StatusCode.CANCELLED),
 ]
 
 
