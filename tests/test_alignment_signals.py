@@ -82,3 +82,23 @@ def test_embedder_caches_by_text_and_keeps_order() -> None:
 
 def test_default_embedder_is_shared() -> None:
     assert default_embedder() is default_embedder()
+
+
+def test_within_edits_agrees_with_the_full_edit_distance() -> None:
+    import random
+
+    from crosswire_server.alignment.evidence import _within_edits
+
+    def distance(a: str, b: str) -> int:
+        table = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+        return table[-1][-1]
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        a = "".join(rng.choice("abc") for _ in range(rng.randint(0, 9)))
+        b = "".join(rng.choice("abc") for _ in range(rng.randint(0, 9)))
+        limit = rng.randint(0, 4)
+        assert _within_edits(a, b, limit) == (distance(a, b) <= limit), (a, b, limit)

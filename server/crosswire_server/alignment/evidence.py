@@ -248,17 +248,27 @@ def _keys_match(a: str, b: str) -> bool:
         return False
     if long_.startswith(short) and (len(long_) == len(short) + 1 or (len(short) > _MIN_KEY and len(short) >= 0.6 * len(long_))):
         return True
-    return len(short) >= 5 and _edit_distance(a, b) <= max(1, len(long_) // 5)
+    return len(short) >= 5 and _within_edits(a, b, max(1, len(long_) // 5))
 
 
-def _edit_distance(a: str, b: str) -> int:
+def _within_edits(a: str, b: str, limit: int) -> bool:
+    """Whether the Levenshtein distance of a and b is at most `limit`.
+
+    Gives up as soon as the answer is known: lengths further apart than the
+    limit, or a row of the table whose every cell is over it (cells never
+    decrease along a path). Long documents compare many names, so this matters.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return False
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return False
         previous = current
-    return previous[-1]
+    return previous[-1] <= limit
 
 
 def _matching_pairs(source: list[tuple[str, ...]], target: list[tuple[str, ...]], fuzzy: bool) -> set[tuple[int, int]]:

@@ -21,7 +21,6 @@ the first 50 of 100 newstest2019 zh-en documents (0.986 against 0.984 without).
 from __future__ import annotations
 
 import threading
-
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -30,6 +29,7 @@ import numpy as np
 from crosswire_server.alignment.chrf import chrf_matrix
 from crosswire_server.alignment.embeddings import Embedder
 from crosswire_server.alignment.evidence import overlap_matrices, sentence_terms
+from crosswire_server.errors import Stopped
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ def pair_features(
 ) -> PairFeatures:
     """Compute all signals between two lists of sentences (each embedded once; Stopped once `stop` is set)."""
     vectors = embedder.encode([*source, *target], stop)
+    if stop is not None and stop.is_set():
+        raise Stopped("the caller stopped waiting; alignment abandoned")
     source_vectors, target_vectors = vectors[: len(source)], vectors[len(source) :]
     names, numbers = overlap_matrices(
         [sentence_terms(text, source_language) for text in source],
