@@ -76,6 +76,11 @@ def in_hand(translate, tokens: list[list[str]], beam: int, inter: int, count: in
     return time.perf_counter() - began, results
 
 
+def held_name(count: int) -> str:
+    """The name of the run in which CTranslate2 holds `count` sentences at a time."""
+    return f"ctranslate2, {count} sentences in hand"
+
+
 def _decode(result) -> str:
     return " ".join("".join(result.hypotheses[0]).replace("▁", " ").split())
 
@@ -93,7 +98,7 @@ def direct(model, sentences: list[str], beam: int, inter: int, intra: int, held:
     runs = [Run(f"ctranslate2 direct inter={inter} intra={intra}", seconds, [_decode(r) for r in results], [seconds])]
     for count in held:
         seconds, results = in_hand(translator.translate_batch, tokens, beam, inter, count)
-        runs.append(Run(f"ctranslate2, {count} sentences in hand", seconds, [_decode(r) for r in results], [seconds]))
+        runs.append(Run(held_name(count), seconds, [_decode(r) for r in results], [seconds]))
     return runs
 
 
@@ -167,7 +172,7 @@ def main() -> None:
         print(run.row(sp, references, baseline))
     by_name = {run.name: run for run in runs}
     for clients in args.clients:
-        ceiling = by_name.get(f"ctranslate2, {clients} sentences in hand")
+        ceiling = by_name.get(held_name(clients))
         if ceiling:
             one = by_name[f"crosswire gRPC, {clients} client(s)"]
             print(f"{clients} one-sentence clients against ctranslate2 with {clients} sentences in hand: "

@@ -117,13 +117,9 @@ def direct(model_dir: Path, sentences: list[str], beam: int, inter: int, intra: 
                 [r["seconds"]], r["rss_mb"], r["cpu_s"])
     single = Run("ctranslate2, one sentence per call", sum(r["latencies"]), r["singles"], r["latencies"],
                  r["rss_mb"], r["single_cpu_s"]) if one_by_one else None
-    held = [Run(held_name(count), h["seconds"], h["outputs"], [h["seconds"]], r["rss_mb"], h["cpu_s"])
+    held = [Run(serving.held_name(count), h["seconds"], h["outputs"], [h["seconds"]], r["rss_mb"], h["cpu_s"])
             for count, h in r["in_hand"].items()]
     return batch, single, held
-
-
-def held_name(count: int) -> str:
-    return f"ctranslate2, {count} sentences in hand"
 
 
 # ---------------------------------------------------------------- system 2: Crosswire over gRPC
@@ -299,8 +295,8 @@ def targets(by_name: dict[str, Run], baseline: Run, single: Run | None, referenc
           "what batching across requests can reach at best):")
     for name, run in by_name.items():
         clients = name.removeprefix("crosswire gRPC, ").removesuffix(" client(s)")
-        if clients.isdigit() and held_name(int(clients)) in by_name:
-            ceiling = by_name[held_name(int(clients))]
+        if clients.isdigit() and serving.held_name(int(clients)) in by_name:
+            ceiling = by_name[serving.held_name(int(clients))]
             print(f"  crosswire {clients} clients / ctranslate2 with {clients} sentences in hand: "
                   f"{run.rate / ceiling.rate:.2f} (that ceiling is {ceiling.rate / baseline.rate:.2f}x system 1)")
     one = by_name.get("crosswire gRPC, 1 client(s)")
