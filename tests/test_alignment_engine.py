@@ -7,6 +7,7 @@ import random
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from crosswire.types import AlignMode, Document, Grade, Role, Sentence
@@ -287,3 +288,20 @@ def test_a_cancelled_alignment_stops_its_worker_thread(monkeypatch: pytest.Monke
     time.sleep(0.2)
     assert slow.calls == calls, "the worker thread went on encoding after the request was cancelled"
     assert 0 < embedder.encoded < 400 and calls < 100  # 400 texts in chunks of 4 would be 100 calls
+
+
+def test_concurrent_requests_embed_a_shared_text_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crosswire_server.alignment import embeddings
+
+    monkeypatch.setattr(embeddings, "CHUNK", 2)
+    embedder = embeddings.Embedder()
+    embedder._model = _SlowModel(embedder._model)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(embedder.encode(EN))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert embedder.encoded == len(EN)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])

@@ -58,9 +58,15 @@ class Embedder:
         for start in range(0, len(pending), CHUNK):
             if stop is not None and stop.is_set():
                 raise Stopped("the caller stopped waiting; embedding abandoned")
-            chunk = pending[start : start + CHUNK]
             with self._lock:
-                fresh = self._model.encode([texts[rows[0]] for _, rows in chunk])
+                chunk = []
+                for key, rows in pending[start : start + CHUNK]:
+                    vector = self._cache.get(key)  # a concurrent request may have encoded it meanwhile
+                    if vector is None:
+                        chunk.append((key, rows))
+                    else:
+                        out[rows] = vector
+                fresh = self._model.encode([texts[rows[0]] for _, rows in chunk]) if chunk else []
                 self.encoded += len(chunk)
                 for (key, rows), vector in zip(chunk, fresh):
                     out[rows] = vector
