@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 
 class CrosswireError(Exception):
     """Base of the core's expected failures; the message is shown to the caller."""
@@ -25,3 +27,9 @@ class NotReady(CrosswireError):
 
 class Stopped(CrosswireError):
     """The caller stopped waiting (cancelled, or past its deadline), so the work was abandoned (CANCELLED)."""
+
+    @classmethod
+    def check(cls, stop: threading.Event | None) -> None:
+        """Raise Stopped when `stop` is set; long work calls this between its steps."""
+        if stop is not None and stop.is_set():
+            raise cls("the caller stopped waiting; the work was abandoned")

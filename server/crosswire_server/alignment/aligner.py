@@ -250,8 +250,7 @@ class Aligner:
         source_pairs = _adjacent(source.texts)
         translated_pairs = _adjacent(translated) if translated is not None else None
         for k, document in enumerate(targets):
-            if stop is not None and stop.is_set():
-                raise Stopped("the caller stopped waiting; alignment abandoned")
+            Stopped.check(stop)
             columns = [c for c, doc in enumerate(target.document) if doc == k]
             texts = [target.texts[c] for c in columns]
             target_pairs = _adjacent(texts)

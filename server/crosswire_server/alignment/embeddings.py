@@ -56,8 +56,7 @@ class Embedder:
                     out[row] = vector
         pending = list(missing.items())
         for start in range(0, len(pending), CHUNK):
-            if stop is not None and stop.is_set():
-                raise Stopped("the caller stopped waiting; embedding abandoned")
+            Stopped.check(stop)
             with self._lock:
                 chunk = []
                 for key, rows in pending[start : start + CHUNK]:

@@ -83,8 +83,7 @@ def pair_features(
 ) -> PairFeatures:
     """Compute all signals between two lists of sentences (each embedded once; Stopped once `stop` is set)."""
     vectors = embedder.encode([*source, *target], stop)
-    if stop is not None and stop.is_set():
-        raise Stopped("the caller stopped waiting; alignment abandoned")
+    Stopped.check(stop)
     source_vectors, target_vectors = vectors[: len(source)], vectors[len(source) :]
     names, numbers = overlap_matrices(
         [sentence_terms(text, source_language) for text in source],
