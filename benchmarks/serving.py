@@ -12,7 +12,8 @@ N clients that each wait for one sentence before sending the next never give
 a server more than N sentences at once, and CTranslate2's batches are cheap
 per sentence only when large. So the script also measures (c) CTranslate2
 itself holding only N sentences at a time: the ceiling for one-sentence
-clients, whatever the server does.
+clients, whatever the server does; and (d) the server's own CPU per request,
+with every answer a cache hit.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 import ctranslate2
 import sentencepiece as spm
 
-from _setup import REAL_MODEL, ServerProcess, bleu, peak_rss_mb, read_lines, real_model_dir
+from _setup import REAL_MODEL, ServerProcess, bleu, cpu_seconds, peak_rss_mb, read_lines, real_model_dir
 
 
 @dataclass
@@ -129,6 +130,21 @@ async def through_server(address: str, sentences: list[str], beam: int, clients:
     return Run(f"crosswire gRPC, {clients} client(s){unit}", seconds, outputs, latencies)
 
 
+def overhead(models_dir, sentences: list[str], beam: int, clients: int) -> tuple[float, float]:
+    """The server's own cost per one-sentence request: every answer a cache hit, so no model work.
+
+    Returns requests per second and server CPU milliseconds per request.
+    """
+    server = ServerProcess.start(models_dir)
+    try:
+        asyncio.run(through_server(server.address, sentences, beam, clients, 20))  # fills the cache
+        cpu = cpu_seconds(server.process.pid)
+        run = asyncio.run(through_server(server.address, sentences, beam, clients))
+        return len(sentences) / run.seconds, (cpu_seconds(server.process.pid) - cpu) * 1000 / len(sentences)
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=500)
@@ -178,6 +194,9 @@ def main() -> None:
             print(f"{clients} one-sentence clients against ctranslate2 with {clients} sentences in hand: "
                   f"{ceiling.seconds / one.seconds:.2f}")
     print(f"server peak RSS: {server_rss:.0f} MB")
+    rate, cpu_ms = overhead(models_dir, sentences, args.beam_size, max(args.clients))
+    print(f"server overhead, {max(args.clients)} one-sentence clients answered from the cache: "
+          f"{rate:.0f} requests/s, {cpu_ms:.2f} ms server CPU per request")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import serving
-from _setup import REPO, ServerProcess, bleu, free_port, peak_rss_mb, read_lines
+from _setup import REPO, ServerProcess, bleu, cpu_seconds, free_port, peak_rss_mb, read_lines
 
 SOURCE = "eval/zh-en/newstest2019.zh"
 REFERENCE = "eval/zh-en/newstest2019.en"
@@ -63,12 +63,6 @@ class Run(serving.Run):
         if len(self.latencies) == 1:
             return self.latencies[0]
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- system 1: ctranslate2 directly
