@@ -12,6 +12,12 @@ B, H, D, T, C, S, X, P = (Role.BODY, Role.HEADLINE, Role.DATELINE, Role.TIMESTAM
                           Role.BOILERPLATE, Role.PULL_QUOTE)
 
 
+def parts(document) -> list[tuple[str, Role]]:
+    """Each sentence's text and role, once the document's offsets and references are checked."""
+    assert_well_formed(document)
+    return [(s.text, s.role) for s in document.sentences]
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("WASHINGTON, Oct 5 (Reuters) - The Senate voted on Friday. It passed.",
      [("WASHINGTON, Oct 5 (Reuters) -", D), ("The Senate voted on Friday.", B), ("It passed.", B)]),
@@ -34,8 +40,7 @@ B, H, D, T, C, S, X, P = (Role.BODY, Role.HEADLINE, Role.DATELINE, Role.TIMESTAM
 ])
 def test_datelines(text: str, expected: list[tuple[str, Role]]) -> None:
     document = segment(text, "")
-    assert_well_formed(document)
-    assert [(s.text, s.role) for s in document.sentences] == expected
+    assert parts(document) == expected
 
 
 def test_header_of_a_russian_site() -> None:
@@ -50,8 +55,7 @@ def test_header_of_a_russian_site() -> None:
             "Текст продолжается. Конец.\n"
             "Поделиться\n")
     document = segment(text, "ru")
-    assert_well_formed(document)
-    assert [(s.text, s.role) for s in document.sentences] == [
+    assert parts(document) == [
         ("Политика", S), ("Заголовок новости о важном событии", H), ("Подзаголовок: стороны договорились", B),
         ("Фото: Reuters", C), ("12.03.2021 14:05", T), ("МОСКВА, 5 марта. /ТАСС/.", D), ("Текст новости.", B),
         ("Еще текст.", B), ("Читайте также: Другая новость", X), ("Подписывайтесь на наш канал в Telegram", X),
@@ -69,8 +73,7 @@ def test_header_of_an_english_site() -> None:
             "The talks resumed on Monday. Both sides sent delegations.\n\n"
             "© 2017 Example News. All rights reserved.\n")
     document = segment(text, "en")
-    assert_well_formed(document)
-    assert [(s.text, s.role) for s in document.sentences] == [
+    assert parts(document) == [
         ("World News", S), ("Talks on the ceasefire resume in Geneva", H),
         ("Published: 21 Feb 2017 14:05 GMT", T), ("Updated 3 hours ago", T), ("© AP Photo/Evan Vucci", C),
         ("The talks resumed on Monday.", P), ('"We are close," the envoy said. |', P),
