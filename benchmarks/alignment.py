@@ -1,6 +1,6 @@
 """Alignment quality and speed on ../shared/data/eval/ru-en, against the targets of the issue.
 
-    python benchmarks/alignment.py [--part tatoeba|parallel|comparable|documents|speed ...]
+    python benchmarks/alignment.py [--part tatoeba|parallel|comparable|documents|speed|large ...]
 
 Every figure uses the constants fixed in crosswire_server/alignment (calibrated
 on other data by benchmarks/calibrate_alignment.py). There is no ru->en
@@ -22,7 +22,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _setup import REAL_MODEL, read_lines  # noqa: E402
+from _setup import REAL_MODEL, read_lines, require_data  # noqa: E402
 from alignment_data import (  # noqa: E402
     TEST_SEED,
     ZH_DOCUMENTS,
@@ -38,7 +38,7 @@ from alignment_data import (  # noqa: E402
 from crosswire_server.alignment import Aligner, presegment  # noqa: E402
 from crosswire_server.alignment.comparable import SAME_MIN_COSINE, SAME_THRESHOLD, link_comparable  # noqa: E402
 from crosswire_server.alignment.embeddings import Embedder, default_embedder  # noqa: E402
-from crosswire_server.alignment.evidence import clear_caches  # noqa: E402
+from crosswire_server.alignment.evidence import clear_caches, overlap_matrices, sentence_terms  # noqa: E402
 from crosswire_server.alignment.retrieval import retrieval_scores  # noqa: E402
 from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, margin, pair_features  # noqa: E402
 
@@ -175,6 +175,38 @@ def speed(repeats: int = 5) -> None:
     _row("links found", f"{len(alignment.links)}", "")
 
 
+def large() -> None:
+    """A report at the per-document limit (1,000 sentences) against 8 articles of up to 1,000 distinct
+    English news sentences, one core, cold caches: where the time goes at the size limits."""
+    report = read_lines("eval/ru-en/newstest2019.ru", 1000)
+    english: dict[str, None] = {}
+    for name in ("ru-en/newstest2019.en", "ru-en/flores200.devtest.en", "ru-en/tatoeba.en",
+                 "zh-en/newstest2019.en", "zh-en/flores200.devtest.en", "zh-en/tatoeba.en"):
+        english.update(dict.fromkeys(require_data(f"eval/{name}").read_text(encoding="utf-8").splitlines()))
+    lines = list(english)[:8000]
+    articles = [presegment("\n".join(lines[start : start + 1000]), "en") for start in range(0, len(lines), 1000)]
+    embedder = Embedder(threads=1)
+    embedder.encode(["warm-up"])
+    clear_caches()
+    started = time.perf_counter()
+    embedder.encode(report + lines)
+    embedding = time.perf_counter() - started
+    started = time.perf_counter()
+    overlap_matrices([sentence_terms(t, "ru") for t in report], [sentence_terms(t, "en") for t in lines])
+    names_and_numbers = time.perf_counter() - started
+    embedder._cache.clear()
+    clear_caches()
+    started = time.perf_counter()
+    alignment = Aligner(embedder=embedder).align(presegment("\n".join(report), "ru"), articles)
+    total = time.perf_counter() - started
+    print(f"large: {len(report)}-sentence report vs {len(articles)} articles, {len(lines)} distinct English "
+          "sentences, one core, cold caches")
+    _row("comparable alignment, all stages", f"{total:.1f} s", "")
+    _row("of which: embedding every sentence", f"{embedding:.1f} s", "")
+    _row("of which: name and number overlap", f"{names_and_numbers:.1f} s", "")
+    _row("links found", f"{len(alignment.links)}", "")
+
+
 def translation() -> None:
     """What the translation signal adds, on zh-en (the one pair with a model here): the second half of
     zh-en newstest2019 cut into documents, and the zh-en Tatoeba set, with and without machine translations."""
@@ -205,7 +237,7 @@ def translation() -> None:
 
 
 PARTS = {"tatoeba": tatoeba, "parallel": parallel, "comparable": comparable, "documents": documents, "speed": speed,
-         "translation": translation}
+         "large": large, "translation": translation}
 
 
 def main() -> None:
