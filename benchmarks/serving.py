@@ -163,7 +163,7 @@ def main() -> None:
     sp = spm.SentencePieceProcessor(model_file=str(model.target_spm))
     cores = len(os.sched_getaffinity(0))
 
-    layouts = sorted({(cores, 1), (1, cores)})
+    layouts = sorted({(cores, 1), (1, cores), (1, 1)})
     direct_runs = [direct(model, sentences, args.beam_size, inter, intra, []) for inter, intra in layouts]
     best = max(range(len(layouts)), key=lambda i: len(direct_runs[i][0].outputs) / direct_runs[i][0].seconds)
     baseline = direct_runs[best][0]
