@@ -13,6 +13,9 @@ from crosswire.types import (
     AlignMode,
     CompareRow,
     Comparison,
+    Coverage,
+    Disagreement,
+    DisagreementKind,
     Document,
     Evidence,
     Grade,
@@ -179,8 +182,29 @@ def _terms_to_pb(terms: list[SharedTerm]) -> list[al_pb.SharedTerm]:
     return [al_pb.SharedTerm(source=t.source, target=t.target) for t in terms]
 
 
+def _disagreements_to_pb(items: list[Disagreement]) -> list[al_pb.Disagreement]:
+    return [
+        al_pb.Disagreement(kind=al_pb.DisagreementKind.Value("DISAGREEMENT_KIND_" + d.kind.name),
+                           source=d.source, target=d.target)
+        for d in items
+    ]
+
+
+def _disagreements_from_pb(items: Sequence[al_pb.Disagreement]) -> list[Disagreement]:
+    return [
+        Disagreement(DisagreementKind[al_pb.DisagreementKind.Name(d.kind).removeprefix("DISAGREEMENT_KIND_")],
+                     d.source, d.target)
+        for d in items
+    ]
+
+
 def link_to_pb(link: Link) -> al_pb.Link:
     evidence = link.evidence
+    optional = {}
+    if evidence.translation_similarity is not None:
+        optional["translation_similarity"] = evidence.translation_similarity
+    if evidence.same_probability is not None:
+        optional["same_probability"] = evidence.same_probability
     return al_pb.Link(
         source=link.source,
         target_doc=link.target_doc,
@@ -191,8 +215,9 @@ def link_to_pb(link: Link) -> al_pb.Link:
             embedding_similarity=evidence.embedding_similarity,
             names=_terms_to_pb(evidence.names),
             numbers=_terms_to_pb(evidence.numbers),
-            **({} if evidence.translation_similarity is None
-               else {"translation_similarity": evidence.translation_similarity}),
+            words=_terms_to_pb(evidence.words),
+            disagreements=_disagreements_to_pb(evidence.disagreements),
+            **optional,
         ),
     )
 
@@ -211,6 +236,9 @@ def link_from_pb(message: al_pb.Link) -> Link:
             if evidence.HasField("translation_similarity") else None,
             names=[SharedTerm(t.source, t.target) for t in evidence.names],
             numbers=[SharedTerm(t.source, t.target) for t in evidence.numbers],
+            words=[SharedTerm(t.source, t.target) for t in evidence.words],
+            disagreements=_disagreements_from_pb(evidence.disagreements),
+            same_probability=round(evidence.same_probability, 4) if evidence.HasField("same_probability") else None,
         ),
     )
 
@@ -262,6 +290,7 @@ def comparison_to_pb(comparison: Comparison, report_name: str = "") -> al_pb.Com
             al_pb.RankedDocument(
                 target_doc=d.target_doc, name=d.name, score=d.score, linked_source=d.linked_source,
                 linked_target=d.linked_target, shared_names=d.shared_names,
+                coverage=al_pb.Coverage.Value("COVERAGE_" + d.coverage.name), related_source=d.related_source,
             )
             for d in comparison.documents
         ],
@@ -283,7 +312,10 @@ def comparison_from_pb(message: al_pb.CompareResponse, report_text: str, article
     return Comparison(
         alignment=alignment_from_pb(message.alignment, report_text, article_texts),
         documents=[
-            RankedDocument(d.target_doc, d.name, round(d.score, 4), d.linked_source, d.linked_target, list(d.shared_names))
+            RankedDocument(
+                d.target_doc, d.name, round(d.score, 4), d.linked_source, d.linked_target, list(d.shared_names),
+                _coverage_from_pb(d.coverage), d.related_source,
+            )
             for d in message.documents
         ],
         rows=[
@@ -294,6 +326,11 @@ def comparison_from_pb(message: al_pb.CompareResponse, report_text: str, article
         only_in_report=list(message.only_in_report),
         only_in_coverage=[SentenceRef(r.target_doc, r.index) for r in message.only_in_coverage],
     )
+
+
+def _coverage_from_pb(value: int) -> Coverage:
+    name = al_pb.Coverage.Name(value).removeprefix("COVERAGE_")
+    return Coverage.UNRELATED if name == "UNSPECIFIED" else Coverage[name]
 
 
 def _documents_to_pb(texts: Sequence[str], names: Sequence[str] | None, default: str) -> list[al_pb.InputDocument]:

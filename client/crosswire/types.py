@@ -137,6 +137,31 @@ class Grade(str, Enum):
     RELATED = "related"
 
 
+class Coverage(str, Enum):
+    """Whether an article covers the report's events, or only its topic."""
+
+    SAME_EVENT = "same_event"
+    SAME_TOPIC = "same_topic"
+    UNRELATED = "unrelated"
+
+
+class DisagreementKind(str, Enum):
+    """What two linked sentences state differently."""
+
+    NUMBER = "number"
+    NAME = "name"
+    DATE = "date"
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A detail the two sides of a link state differently ("64" against "68")."""
+
+    kind: DisagreementKind
+    source: str
+    target: str
+
+
 @dataclass(frozen=True)
 class SharedTerm:
     """A name or number found on both sides of a link, as each side writes it."""
@@ -153,6 +178,9 @@ class Evidence:
     translation_similarity: float | None = None
     names: list[SharedTerm] = field(default_factory=list)
     numbers: list[SharedTerm] = field(default_factory=list)
+    words: list[SharedTerm] = field(default_factory=list)
+    disagreements: list[Disagreement] = field(default_factory=list)
+    same_probability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +222,8 @@ class RankedDocument:
     linked_source: int = 0
     linked_target: int = 0
     shared_names: list[str] = field(default_factory=list)
+    coverage: Coverage = Coverage.UNRELATED
+    related_source: int = 0
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,34 @@ class LinkGrade(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LINK_GRADE_UNSPECIFIED: _ClassVar[LinkGrade]
     LINK_GRADE_SAME: _ClassVar[LinkGrade]
     LINK_GRADE_RELATED: _ClassVar[LinkGrade]
+
+class DisagreementKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DISAGREEMENT_KIND_UNSPECIFIED: _ClassVar[DisagreementKind]
+    DISAGREEMENT_KIND_NUMBER: _ClassVar[DisagreementKind]
+    DISAGREEMENT_KIND_NAME: _ClassVar[DisagreementKind]
+    DISAGREEMENT_KIND_DATE: _ClassVar[DisagreementKind]
+
+class Coverage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COVERAGE_UNSPECIFIED: _ClassVar[Coverage]
+    COVERAGE_SAME_EVENT: _ClassVar[Coverage]
+    COVERAGE_SAME_TOPIC: _ClassVar[Coverage]
+    COVERAGE_UNRELATED: _ClassVar[Coverage]
 ALIGN_MODE_UNSPECIFIED: AlignMode
 ALIGN_MODE_PARALLEL: AlignMode
 ALIGN_MODE_COMPARABLE: AlignMode
 LINK_GRADE_UNSPECIFIED: LinkGrade
 LINK_GRADE_SAME: LinkGrade
 LINK_GRADE_RELATED: LinkGrade
+DISAGREEMENT_KIND_UNSPECIFIED: DisagreementKind
+DISAGREEMENT_KIND_NUMBER: DisagreementKind
+DISAGREEMENT_KIND_NAME: DisagreementKind
+DISAGREEMENT_KIND_DATE: DisagreementKind
+COVERAGE_UNSPECIFIED: Coverage
+COVERAGE_SAME_EVENT: Coverage
+COVERAGE_SAME_TOPIC: Coverage
+COVERAGE_UNRELATED: Coverage
 
 class InputDocument(_message.Message):
     __slots__ = ("name", "text")
@@ -55,16 +77,32 @@ class SharedTerm(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("embedding_similarity", "translation_similarity", "names", "numbers")
+    __slots__ = ("embedding_similarity", "translation_similarity", "names", "numbers", "words", "disagreements", "same_probability")
     EMBEDDING_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     TRANSLATION_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     NAMES_FIELD_NUMBER: _ClassVar[int]
     NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    WORDS_FIELD_NUMBER: _ClassVar[int]
+    DISAGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    SAME_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     embedding_similarity: float
     translation_similarity: float
     names: _containers.RepeatedCompositeFieldContainer[SharedTerm]
     numbers: _containers.RepeatedCompositeFieldContainer[SharedTerm]
-    def __init__(self, embedding_similarity: _Optional[float] = ..., translation_similarity: _Optional[float] = ..., names: _Optional[_Iterable[_Union[SharedTerm, _Mapping]]] = ..., numbers: _Optional[_Iterable[_Union[SharedTerm, _Mapping]]] = ...) -> None: ...
+    words: _containers.RepeatedCompositeFieldContainer[SharedTerm]
+    disagreements: _containers.RepeatedCompositeFieldContainer[Disagreement]
+    same_probability: float
+    def __init__(self, embedding_similarity: _Optional[float] = ..., translation_similarity: _Optional[float] = ..., names: _Optional[_Iterable[_Union[SharedTerm, _Mapping]]] = ..., numbers: _Optional[_Iterable[_Union[SharedTerm, _Mapping]]] = ..., words: _Optional[_Iterable[_Union[SharedTerm, _Mapping]]] = ..., disagreements: _Optional[_Iterable[_Union[Disagreement, _Mapping]]] = ..., same_probability: _Optional[float] = ...) -> None: ...
+
+class Disagreement(_message.Message):
+    __slots__ = ("kind", "source", "target")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    kind: DisagreementKind
+    source: str
+    target: str
+    def __init__(self, kind: _Optional[_Union[DisagreementKind, str]] = ..., source: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class Link(_message.Message):
     __slots__ = ("source", "target_doc", "target", "score", "grade", "evidence")
@@ -141,20 +179,24 @@ class CompareRequest(_message.Message):
     def __init__(self, report: _Optional[_Union[InputDocument, _Mapping]] = ..., articles: _Optional[_Iterable[_Union[InputDocument, _Mapping]]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., presegmented: _Optional[bool] = ..., roles: _Optional[_Iterable[_Union[_segmentation_pb2.SegmentRole, str]]] = ...) -> None: ...
 
 class RankedDocument(_message.Message):
-    __slots__ = ("target_doc", "name", "score", "linked_source", "linked_target", "shared_names")
+    __slots__ = ("target_doc", "name", "score", "linked_source", "linked_target", "shared_names", "coverage", "related_source")
     TARGET_DOC_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     LINKED_SOURCE_FIELD_NUMBER: _ClassVar[int]
     LINKED_TARGET_FIELD_NUMBER: _ClassVar[int]
     SHARED_NAMES_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    RELATED_SOURCE_FIELD_NUMBER: _ClassVar[int]
     target_doc: int
     name: str
     score: float
     linked_source: int
     linked_target: int
     shared_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, target_doc: _Optional[int] = ..., name: _Optional[str] = ..., score: _Optional[float] = ..., linked_source: _Optional[int] = ..., linked_target: _Optional[int] = ..., shared_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    coverage: Coverage
+    related_source: int
+    def __init__(self, target_doc: _Optional[int] = ..., name: _Optional[str] = ..., score: _Optional[float] = ..., linked_source: _Optional[int] = ..., linked_target: _Optional[int] = ..., shared_names: _Optional[_Iterable[str]] = ..., coverage: _Optional[_Union[Coverage, str]] = ..., related_source: _Optional[int] = ...) -> None: ...
 
 class CompareRow(_message.Message):
     __slots__ = ("source", "text", "translation", "matches")
