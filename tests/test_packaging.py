@@ -1,0 +1,52 @@
+"""pyproject.toml: pins that the committed generated code needs, and metadata setuptools builds without warnings."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+REPO = Path(__file__).resolve().parents[1]
+GENERATED = REPO / "client" / "crosswire" / "v1"
+
+
+def requirements() -> dict[str, Requirement]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    everything = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    return {req.name: req for req in map(Requirement, everything)}
+
+
+def generated_version(pattern: str) -> Version:
+    (found,) = {m for path in GENERATED.glob("*.py") for m in re.findall(pattern, path.read_text())}
+    return Version(found)
+
+
+def test_grpc_pins_allow_no_version_older_than_the_generated_stubs() -> None:
+    stubs = generated_version(r"GRPC_GENERATED_VERSION = '([\d.]+)'")
+    for name in ("grpcio", "grpcio-health-checking", "grpcio-reflection"):
+        (lowest,) = [Version(s.version) for s in requirements()[name].specifier if s.operator == ">="]
+        assert lowest >= stubs, f"{name} allows {lowest}, but the generated stubs need >= {stubs}"
+
+
+def test_protobuf_pin_stays_within_the_generated_code_major_version() -> None:
+    gencode = generated_version(r"# Protobuf Python Version: ([\d.]+)")
+    specifier = requirements()["protobuf"].specifier
+    assert specifier.contains(gencode)
+    assert not specifier.contains(f"{gencode.major + 1}.0.0"), f"protobuf{specifier} has no bound below {gencode.major + 1}"
+
+
+def test_setuptools_builds_the_metadata_without_deprecation_warnings(tmp_path: Path) -> None:
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, tmp_path / name)
+    for folder in ("client", "server", "models", "out"):
+        (tmp_path / folder).mkdir()
+    build = "from setuptools import build_meta; build_meta.prepare_metadata_for_build_wheel('out')"
+    done = subprocess.run([sys.executable, "-c", build], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "DeprecationWarning" not in done.stderr, done.stderr
