@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import threading
 import time
@@ -31,6 +30,7 @@ import ctranslate2
 import sentencepiece as spm
 
 from _setup import REAL_MODEL, ServerProcess, bleu, cpu_seconds, peak_rss_mb, read_lines, real_model_dir
+from crosswire_server.config import usable_cores
 
 
 @dataclass
@@ -161,7 +161,7 @@ def main() -> None:
     sentences = read_lines("eval/zh-en/newstest2019.zh", args.lines)
     references = read_lines("eval/zh-en/newstest2019.en", args.lines)
     sp = spm.SentencePieceProcessor(model_file=str(model.target_spm))
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
 
     layouts = sorted({(cores, 1), (1, cores), (1, 1)})
     direct_runs = [direct(model, sentences, args.beam_size, inter, intra, []) for inter, intra in layouts]

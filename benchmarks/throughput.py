@@ -40,6 +40,7 @@ from pathlib import Path
 
 import serving
 from _setup import REPO, ServerProcess, bleu, cpu_seconds, free_port, peak_rss_mb, read_lines
+from crosswire_server.config import usable_cores
 
 SOURCE = "eval/zh-en/newstest2019.zh"
 REFERENCE = "eval/zh-en/newstest2019.en"
@@ -328,7 +329,7 @@ def main() -> None:
 
     sentences = read_lines(SOURCE, args.lines)
     references = read_lines(REFERENCE, args.lines)
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="crosswire-throughput-") as scratch:
         scratch_dir = Path(scratch)

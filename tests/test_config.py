@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,16 @@ def test_thread_defaults_follow_the_rule() -> None:
     assert config.threads("cpu", cores=16) == (16, 1)
     assert config.threads("cuda", cores=16) == (1, 1)
     assert ServerConfig.from_env({}, inter_threads=1, intra_threads=2).threads("cpu", cores=2) == (1, 2)
+
+
+def test_cores_come_from_the_affinity_mask_where_there_is_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert ServerConfig.from_env({}).threads("cpu") == (3, 1)
+
+
+def test_cores_without_an_affinity_mask_are_all_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows have no os.sched_getaffinity."""
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert ServerConfig.from_env({}).threads("cpu") == (6, 1)

@@ -101,10 +101,17 @@ class ServerConfig:
         On CPU one replica per core with one thread each: measured on 2 cores,
         inter=2/intra=1 translated 24.3 sentences/s, inter=1/intra=2 16.6 (README, Threads).
         """
-        cores = cores or len(os.sched_getaffinity(0))
+        cores = cores or usable_cores()
         inter = self.inter_threads or (1 if device == "cuda" else cores)
         intra = self.intra_threads or 1
         return inter, intra
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on: its affinity mask where the OS has one (Linux), else all cores."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _field_type(f: dataclasses.Field) -> type:
