@@ -26,5 +26,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/serving.py
 
+# Regenerate the Python code of the contract and lint it (rules: proto/buf.yaml).
 proto: setup
 	$(BIN)/python proto/generate.py
+	$(BIN)/buf lint proto
