@@ -36,7 +36,13 @@ from alignment_data import (  # noqa: E402
 )
 
 from crosswire_server.alignment import Aligner, presegment  # noqa: E402
-from crosswire_server.alignment.comparable import SAME_MIN_COSINE, SAME_THRESHOLD, link_comparable  # noqa: E402
+from crosswire_server.alignment.comparable import (  # noqa: E402
+    RELATED_PROBABILITY,
+    SAME_PROBABILITY,
+    Texts,
+    link_comparable,
+)
+from crosswire_server.alignment.dictionary import load_dictionary  # noqa: E402
 from crosswire_server.alignment.embeddings import Embedder, default_embedder  # noqa: E402
 from crosswire_server.alignment.evidence import clear_caches, overlap_matrices, sentence_terms  # noqa: E402
 from crosswire_server.alignment.retrieval import retrieval_scores  # noqa: E402
@@ -101,7 +107,7 @@ def comparable() -> None:
     gold_total = sum(len(t.gold) for t in tasks)
     print(
         f"wmt21-docs comparable mode, seed {TEST_SEED}, {len(tasks)} documents, {gold_total} gold links; "
-        f"'same' links at the fixed thresholds (margin {SAME_THRESHOLD}, cosine {SAME_MIN_COSINE})"
+        f"'same' links at the fixed threshold (same-fact probability {SAME_PROBABILITY})"
     )
     embedder = default_embedder()
     features = [pair_features(embedder, t.source, t.target, "ru", "en") for t in tasks]
@@ -114,7 +120,9 @@ def comparable() -> None:
     for label, weights in ABLATIONS.items():
         predicted, all_links, gold = set(), set(), set()
         for n, (task, f) in enumerate(zip(tasks, features)):
-            for pair in link_comparable(f, np.zeros(len(task.target), dtype=np.int64), weights):
+            texts = Texts(task.source, task.target, "ru", "en")
+            for pair in link_comparable(f, np.zeros(len(task.target), dtype=np.int64), texts, load_dictionary(),
+                                        weights):
                 all_links.add((n, pair.source, pair.target))
                 if pair.grade.value == "same":
                     predicted.add((n, pair.source, pair.target))
@@ -223,7 +231,9 @@ def translation() -> None:
         for n, task in enumerate(tasks):
             mt = [translated[s] for s in task.source] if with_translation else None
             f = pair_features(embedder, task.source, task.target, "zh", "en", mt)
-            predicted |= {(n, p.source, p.target) for p in link_comparable(f, np.zeros(len(task.target), dtype=np.int64))
+            texts = Texts(task.source, task.target, "zh", "en", mt)
+            predicted |= {(n, p.source, p.target) for p in link_comparable(f, np.zeros(len(task.target), dtype=np.int64),
+                                                                           texts)
                           if p.grade.value == "same"}
         p, r, f1 = precision_recall(predicted, gold)
         _row(label, f"P {p:.4f} R {r:.4f} F1 {f1:.4f}", "")

@@ -159,3 +159,44 @@ class Sweep:
     def best(self) -> int:
         """Position of the best-F1 threshold."""
         return int(self.f1.argmax())
+
+
+@dataclass(frozen=True)
+class CrossOutletTask:
+    """The Russian of one WMT21 document against the English of another outlet's, with hand labels.
+
+    `labels` maps (Russian sentence, English sentence) to "same" or "related";
+    unlisted pairs are unrelated. `group` names the document pair (both
+    directions share it), so cross-validation holds out a pair as a whole.
+    """
+
+    group: str
+    source: list[str]
+    target: list[str]
+    labels: dict[tuple[int, int], str]
+
+    @property
+    def same(self) -> set[tuple[int, int]]:
+        return {pair for pair, label in self.labels.items() if label == "same"}
+
+
+def crossoutlet_tasks() -> list[CrossOutletTask]:
+    """Both directions of every labelled pair of ru-en/crossoutlet-wmt21.tsv (0-based rows, as in the file)."""
+    docs = {doc.name: doc for doc in wmt21_documents()}
+    labels: dict[tuple[str, str], dict[tuple[int, int], str]] = {}
+    with require_data("eval/ru-en/crossoutlet-wmt21.tsv").open(encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if not fields or fields[0] == "doc_a":
+                continue
+            if fields[0] == "#":  # "# A B none": a pair examined with nothing to label
+                labels.setdefault((fields[1], fields[2]), {})
+                continue
+            a, i, b, j, label = line.rstrip("\n").split("\t")
+            labels.setdefault((a, b), {})[(int(i), int(j))] = label
+    tasks = []
+    for (a, b), pairs in labels.items():
+        group = f"{a}|{b}"
+        tasks.append(CrossOutletTask(group, docs[a].source, docs[b].target, pairs))
+        tasks.append(CrossOutletTask(group, docs[b].source, docs[a].target, {(j, i): v for (i, j), v in pairs.items()}))
+    return tasks

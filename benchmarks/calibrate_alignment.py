@@ -8,7 +8,10 @@ translation signal; there is no ru->en model here). Prints, for each
 constant, the grid it was chosen from and the figures behind the choice; the
 chosen values are then written by hand into crosswire_server/alignment/*.py.
 
-    python benchmarks/calibrate_alignment.py [--part mining|related|parallel|retrieval|translation ...]
+    python benchmarks/calibrate_alignment.py [--part parallel|retrieval|translation ...]
+
+The same-fact model and thresholds of comparable mode are fitted on other data,
+by benchmarks/calibrate_crossoutlet.py.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from alignment_data import (
     DEV_SEED,
     ZH_CALIBRATION,
     ZH_DOCUMENTS,
-    Sweep,
     chunked_documents,
     comparable_tasks,
     machine_translations,
@@ -31,60 +33,12 @@ from alignment_data import (
 )
 from _setup import require_data
 
-from crosswire_server.alignment.comparable import link_comparable, mine
+from crosswire_server.alignment.comparable import Texts, link_comparable
 from crosswire_server.alignment.embeddings import default_embedder
 from crosswire_server.alignment.retrieval import retrieval_scores
 from crosswire_server.alignment.scoring import Weights, margin, pair_features
 
 TARGET_PRECISION = 0.98  # dev precision kept above the 0.97 target, for headroom
-
-
-def calibrate_mining() -> None:
-    """Signal weights, margin neighbourhood and the "same" thresholds of comparable mode."""
-    embedder = default_embedder()
-    tasks = comparable_tasks(newstest_documents(), DEV_SEED)
-    features = [pair_features(embedder, t.source, t.target, "ru", "en") for t in tasks]
-    gold = sum(len(t.gold) for t in tasks)
-    print(f"comparable dev: {len(tasks)} documents, {gold} gold links")
-    print("names numbers k  floor mincos | best-F1 (P/R @margin) | max R with P>=%.2f (@margin)" % TARGET_PRECISION)
-    grid = itertools.product((0.0, 0.1, 0.2), (0.0, 0.1, 0.2), (2, 4, 8), (0.2, 0.3, 0.4), (0.0, 0.45, 0.5))
-    for wn, wu, k, floor, min_cosine in grid:
-        weights = Weights(names=wn, numbers=wu)
-        scored = []  # (margin, correct) of every greedy link, down to -inf
-        for task, f in zip(tasks, features):
-            pairs = mine(margin(f.combined(weights), k, floor), f.cosine, np.zeros(len(task.target), dtype=np.int64),
-                         same=-np.inf, related=np.inf, min_cosine=min_cosine)
-            scored.extend((p.score, (p.source, p.target) in task.gold) for p in pairs if np.isfinite(p.score))
-        print(f"{wn:5.2f} {wu:7.2f} {k:2d} {floor:5.2f} {min_cosine:6.2f} | " + _sweep(scored, gold))
-
-
-def _sweep(scored: list[tuple[float, bool]], gold: int) -> str:
-    sweep = Sweep.of(scored, gold)
-    best = sweep.best
-    ok = np.flatnonzero(sweep.precision >= TARGET_PRECISION)
-    last = int(ok.max()) if len(ok) else 0
-    return (
-        f"{sweep.f1[best]:.4f} ({sweep.precision[best]:.3f}/{sweep.recall[best]:.3f} @{sweep.scores[best]:.3f}) | "
-        f"{sweep.recall[last]:.4f} (@{sweep.scores[last]:.3f})"
-    )
-
-
-def calibrate_related(weights: Weights) -> None:
-    """RELATED_THRESHOLD: lowest margin at which a source sentence's best unlinked partner
-    is still from its own document in 90% of cases."""
-    embedder = default_embedder()
-    tasks = comparable_tasks(newstest_documents(), DEV_SEED)
-    own: list[tuple[float, bool]] = []
-    for task in tasks:
-        f = pair_features(embedder, task.source, task.target, "ru", "en")
-        pairs = mine(margin(f.combined(weights)), f.cosine, np.zeros(len(task.target), dtype=np.int64), related=-np.inf)
-        own_columns = {j for _, j in task.gold}
-        own.extend((p.score, p.target in own_columns) for p in pairs if p.grade.value == "related")
-    own.sort(key=lambda item: -item[0])
-    for threshold in (0.12, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04, 0.02, 0.0):
-        chosen = [ok for score, ok in own if score >= threshold]
-        share = sum(chosen) / len(chosen) if chosen else 1.0
-        print(f"related >= {threshold:.2f}: {len(chosen)} links, {share:.3f} from the right document")
 
 
 def _merge_pairs(lines: list[str], rng: random.Random, rate: float) -> tuple[list[str], list[list[int]]]:
@@ -173,27 +127,29 @@ def calibrate_retrieval() -> None:
 
 
 def calibrate_translation() -> None:
-    """Weight of the translation signal (chrF of the machine translation), on zh-en documents 1-50."""
+    """Weight of the translation signal in the candidates' pair score, on zh-en documents 1-50.
+
+    The machine translation also fills the same-fact model's "words" column
+    (content words shared with the target); that needs no weight of its own.
+    """
     embedder = default_embedder()
     docs = chunked_documents(**ZH_DOCUMENTS)[ZH_CALIBRATION]
     tasks = comparable_tasks(docs, DEV_SEED)
     translated = {s: t for s, t in zip(*_zh_sources_and_translations(docs))}
-    features = [pair_features(embedder, t.source, t.target, "zh", "en", [translated[s] for s in t.source]) for t in tasks]
     gold = {(n, i, j) for n, t in enumerate(tasks) for i, j in t.gold}
     print(f"translation weight on zh-en calibration documents: {len(tasks)} documents, {len(gold)} gold links")
     for weight in (0.0, 0.25, 0.5, 1.0, 2.0):
         weights = Weights(translation=weight)
-        predicted, scored = set(), []
-        for n, (task, f) in enumerate(zip(tasks, features)):
-            for pair in link_comparable(f, np.zeros(len(task.target), dtype=np.int64), weights):
+        predicted = set()
+        for n, task in enumerate(tasks):
+            mt = [translated[s] for s in task.source]
+            f = pair_features(embedder, task.source, task.target, "zh", "en", mt)
+            texts = Texts(task.source, task.target, "zh", "en", mt)
+            for pair in link_comparable(f, np.zeros(len(task.target), dtype=np.int64), texts, None, weights):
                 if pair.grade.value == "same":
                     predicted.add((n, pair.source, pair.target))
-            sweep_pairs = mine(margin(f.combined(weights)), f.cosine, np.zeros(len(task.target), dtype=np.int64),
-                               same=-np.inf, related=np.inf)
-            scored.extend((p.score, (n, p.source, p.target) in gold) for p in sweep_pairs if np.isfinite(p.score))
         p, r, f1 = precision_recall(predicted, gold)
-        print(f"translation {weight:4.2f}: at the fixed thresholds P {p:.4f} R {r:.4f} F1 {f1:.4f} | best F1 "
-              + _sweep(scored, len(gold)))
+        print(f"translation {weight:4.2f}: 'same' links P {p:.4f} R {r:.4f} F1 {f1:.4f}")
 
 
 def _zh_sources_and_translations(docs: list) -> tuple[list[str], list[str]]:
@@ -204,13 +160,9 @@ def _zh_sources_and_translations(docs: list) -> tuple[list[str], list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("mining", "related", "parallel", "retrieval", "translation"), action="append")
+    parser.add_argument("--part", choices=("parallel", "retrieval", "translation"), action="append")
     args = parser.parse_args()
-    parts = args.part or ["mining", "related", "parallel", "retrieval", "translation"]
-    if "mining" in parts:
-        calibrate_mining()
-    if "related" in parts:
-        calibrate_related(Weights())
+    parts = args.part or ["parallel", "retrieval", "translation"]
     if "parallel" in parts:
         calibrate_parallel(Weights())
     if "retrieval" in parts:

@@ -30,7 +30,8 @@ from crosswire.types import (
     SentenceRef,
     SharedTerm,
 )
-from crosswire_server.alignment.comparable import link_comparable
+from crosswire_server.alignment.comparable import Pair, Texts, link_comparable
+from crosswire_server.alignment.dictionary import Dictionary, load_dictionary
 from crosswire_server.alignment.documents import rank_documents
 from crosswire_server.alignment.embeddings import Embedder, default_embedder
 from crosswire_server.alignment.evidence import sentence_terms, shared_terms
@@ -83,10 +84,13 @@ class Aligner:
         embedder: Embedder | None = None,
         limits: AlignmentLimits = AlignmentLimits(),
         weights: Weights = DEFAULT_WEIGHTS,
+        dictionary: Dictionary | None | bool = True,
     ) -> None:
+        """`dictionary`: True loads the installed one (see dictionary.py), False or None goes without."""
         self.embedder = embedder or default_embedder()
         self.limits = limits
         self.weights = weights
+        self.dictionary = load_dictionary() if dictionary is True else (dictionary or None)
 
     def align(
         self,
@@ -119,7 +123,7 @@ class Aligner:
             links = self._parallel(source, targets, source_side, target_side, features, translated, stop,
                                    parallel_options)
         else:
-            links = self._comparable(source_side, target_side, features)
+            links = self._comparable(source_side, target_side, features, translated)
         return _result(source, targets, names, mode, links, roles)
 
     def compare(
@@ -227,10 +231,13 @@ class Aligner:
             )
         return [translations[i] for i in side.index]
 
-    def _comparable(self, source: _Side, target: _Side, features: PairFeatures) -> list[Link]:
-        pairs = link_comparable(features, np.array(target.document, dtype=np.int64), self.weights)
+    def _comparable(self, source: _Side, target: _Side, features: PairFeatures,
+                    translated: list[str] | None) -> list[Link]:
+        texts = Texts(source.texts, target.texts, source.language, target.language, translated)
+        pairs = link_comparable(features, np.array(target.document, dtype=np.int64), texts, self.dictionary,
+                                self.weights)
         return [
-            self._link(source, target, features, [p.source], [p.target], p.score, p.grade)
+            self._link(source, target, features, [p.source], [p.target], p.score, p.grade, p)
             for p in pairs
         ]
 
@@ -281,8 +288,9 @@ class Aligner:
         columns: list[int],
         score: float,
         grade: Grade,
+        pair: Pair | None = None,
     ) -> Link:
-        """A link between source rows and target columns of the feature matrices."""
+        """A link between source rows and target columns of the feature matrices (`pair`: comparable mode's)."""
         block = np.ix_(rows, columns)
         source_text = " ".join(source.texts[r] for r in rows)
         target_text = " ".join(target.texts[c] for c in columns)
@@ -300,8 +308,21 @@ class Aligner:
                 translation_similarity=None if translation is None else round(translation, 4),
                 names=[SharedTerm(a, b) for a, b in shared_terms(source_terms.names, target_terms.names)],
                 numbers=[SharedTerm(a, b) for a, b in shared_terms(source_terms.numbers, target_terms.numbers, fuzzy=False)],
+                words=self._shared_words(source_text, source.language, target_text, target.language),
+                disagreements=pair.disagreements if pair is not None else [],
+                same_probability=None if pair is None else round(pair.probability, 4),
             ),
         )
+
+
+    def _shared_words(self, source_text: str, source_language: str, target_text: str, target_language: str,
+                      ) -> list[SharedTerm]:
+        """Words the dictionary translates into each other, as each side writes them."""
+        if self.dictionary is None or {source_language, target_language} != {"ru", "en"}:
+            return []
+        if source_language == "ru":
+            return [SharedTerm(a, b) for a, b in self.dictionary.word_pairs(source_text, target_text)]
+        return [SharedTerm(b, a) for a, b in self.dictionary.word_pairs(target_text, source_text)]
 
 
 def _adjacent(texts: list[str]) -> list[str]:

@@ -1,81 +1,364 @@
-"""Non-monotone linking of a report with other outlets' coverage (bitext mining style).
+"""Comparable-mode linking: a report's sentences against other outlets' independent coverage.
 
-Pairs are scored by margin; within each target document the best pairs are
-taken greedily, each sentence at most once ("competitive linking"), down to
-SAME_THRESHOLD, among pairs whose embedding cosine is at least SAME_MIN_COSINE
-(a margin alone can be high between two unrelated texts' best pair): those
-links say the same thing. A source sentence left without a link in a
-document then gets its best partner there as a "related" link when the
-margin reaches RELATED_THRESHOLD.
+Embedding similarity says two sentences are about the same thing; it cannot
+say they state the same fact (any two sentences about hockey standings are
+close). So linking runs in three steps:
+
+1. Candidates: each source sentence's best CANDIDATES partners in each target
+   document by the pair score (cosine plus names, numbers and translation,
+   margin-normalised), and each target sentence's best CANDIDATES rows.
+2. The probability that a candidate pair states the same fact, from a small
+   logistic model over its evidence (see `SameFactModel`): embedding cosine
+   and margin, whether the pair are each other's best match, shared names,
+   shared numbers, words the bilingual dictionary (or the machine translation,
+   when a model for the pair is installed) carries across, the length ratio. Details stated differently (numbers of the same unit,
+   dates, weekdays; see facts.py) and attribution-only sentences ("…, reports
+   The Straits Times") rule "same" out.
+3. Links, within each target document: "same" greedily by probability, each
+   sentence at most once, down to SAME_PROBABILITY; then every source sentence
+   still without a link gets its best remaining candidate as "related" when
+   the two share a specific name or the probability reaches
+   RELATED_PROBABILITY.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from crosswire.types import Grade
+from crosswire.types import Disagreement, DisagreementKind, Grade
+from crosswire_server.alignment.dictionary import Dictionary, english_content_words
+from crosswire_server.alignment.evidence import sentence_terms, shared_terms
+from crosswire_server.alignment.facts import disagreements, place_disagreement, statement
 from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, margin
 
-#: Abstention thresholds, fixed in code and calibrated by
-#: benchmarks/calibrate_alignment.py on the development set (WMT19 newstest
-#: documents, not reported on). SAME_THRESHOLD is the best-F1 margin there
-#: (P 0.991, R 0.991); the cosine floor costs nothing there and keeps the
-#: best pair of two unrelated texts from being graded "same". With
-#: RELATED_THRESHOLD the partner of a "related" link came from the right
-#: document about 90% of the time. Below it nothing is linked.
-SAME_THRESHOLD = 0.08
-SAME_MIN_COSINE = 0.45
-RELATED_THRESHOLD = 0.07
+#: Partners kept per sentence and target document in step 1.
+CANDIDATES = 3
+
+
+#: The evidence of a pair, in the order the model weighs it: embedding cosine, how far it
+#: exceeds HIGH_COSINE, its margin
+#: against both sentences' nearest neighbours (scoring.margin), Dice overlap of
+#: numbers, the larger share of one side's content words the dictionary finds translated on the
+#: other, |log| of the length ratio, whether a name is shared, the pair's cosine rank in its
+#: row (0 = best, capped at CANDIDATES), and the cosine of the two documents' mean embeddings.
+FEATURES = (
+    "cosine", "high_cosine", "margin", "numbers", "words", "length", "shared_name", "row_rank", "document_cosine",
+)
+#: Cosine above this is what translations have and independent coverage rarely does ("high_cosine").
+HIGH_COSINE = 0.6
+
+
+@dataclass(frozen=True)
+class SameFactModel:
+    """Logistic regression over standardised FEATURES: P(same fact) = sigmoid(w . (x - mean) / scale + bias)."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, evidence: np.ndarray) -> np.ndarray:
+        """P(same fact) for each row of an (n, len(FEATURES)) evidence matrix."""
+        z = (evidence - np.array(self.mean)) / np.array(self.scale)
+        return 1.0 / (1.0 + np.exp(-(z @ np.array(self.weights) + self.bias)))
+
+
+#: Fitted by `python benchmarks/calibrate_crossoutlet.py` on the shared cross-outlet labels
+#: (../shared/data/eval/ru-en/crossoutlet-wmt21.tsv, all 60 tasks); the script prints these lines.
+SAME_FACT_MODEL = SameFactModel(
+    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.0993, 0.5012, 0.1847, 2.2893, 0.507),
+    scale=(0.1948, 0.0432, 0.1539, 0.1786, 0.1673, 0.4194, 0.388, 1.1011, 0.1455),
+    weights=(0.9771, 0.0571, 2.5568, 0.6423, 0.2788, 0.4226, 0.3129, 0.4323, 0.2076),
+    bias=-7.1954,
+)
+#: The same fit without the dictionary column, for pairs it does not cover (or no dictionary installed).
+SAME_FACT_MODEL_WITHOUT_WORDS = SameFactModel(
+    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.0, 0.5012, 0.1847, 2.2893, 0.507),
+    scale=(0.1948, 0.0432, 0.1539, 0.1786, 1.0, 0.4194, 0.388, 1.1011, 0.1455),
+    weights=(1.1048, 0.0871, 2.6278, 0.6437, 0.0, 0.4886, 0.311, 0.4221, 0.2098),
+    bias=-7.1595,
+)
+
+#: Thresholds on the same-fact probability, chosen on the shared labels under cross-validation
+#: by calibrate_crossoutlet.py: SAME_PROBABILITY is the lowest whose precision stays >= 0.80
+#: there. RELATED_PROBABILITY and the two rules below make "related": a specific name shared
+#: (NAMED_RELATED_PROBABILITY), or each other's most probable partner (MUTUAL_RELATED_COSINE,
+#: which keeps Tatoeba's short generic translations from going unlinked).
+SAME_PROBABILITY = 0.55
+RELATED_PROBABILITY = 0.15
+NAMED_RELATED_PROBABILITY = 0.05
+MUTUAL_RELATED_COSINE = 0.4
+
 
 
 @dataclass(frozen=True)
 class Pair:
-    """One source sentence linked to one target sentence (positions in the score matrix)."""
+    """One source sentence linked to one target sentence (positions in the score matrices)."""
 
     source: int
     target: int
     score: float
     grade: Grade
+    probability: float = 0.0
+    disagreements: list[Disagreement] = field(default_factory=list)
 
 
-def link_comparable(features: PairFeatures, target_doc: np.ndarray, weights: Weights = DEFAULT_WEIGHTS) -> list[Pair]:
-    """Comparable-mode links with the constants fixed in code; target_doc gives each column's document."""
-    return mine(margin(features.combined(weights)), features.cosine, target_doc)
+@dataclass(frozen=True)
+class Texts:
+    """The sentences on both sides and their languages (what the evidence beyond matrices needs)."""
+
+    source: Sequence[str]
+    target: Sequence[str]
+    source_language: str
+    target_language: str
+    source_translations: Sequence[str] | None = None
 
 
-def mine(
-    scores: np.ndarray,
-    cosine: np.ndarray,
-    target_doc: np.ndarray,
-    same: float = SAME_THRESHOLD,
-    related: float = RELATED_THRESHOLD,
-    min_cosine: float = SAME_MIN_COSINE,
-) -> list[Pair]:
-    """Links from margin scores: greedy "same" links above the thresholds, then "related" ones."""
-    same_scores = np.where(cosine >= min_cosine, scores, -np.inf)
-    pairs: list[Pair] = []
+def candidate_pairs(scores: np.ndarray, target_doc: np.ndarray, k: int = CANDIDATES) -> list[tuple[int, int]]:
+    """(row, column) pairs: each row's k best columns in each document, and each column's k best rows."""
+    pairs: set[tuple[int, int]] = set()
     for doc in np.unique(target_doc):
         columns = np.flatnonzero(target_doc == doc)
         block = scores[:, columns]
-        same_block = same_scores[:, columns]
-        linked_rows: set[int] = set()
-        linked_columns: set[int] = set()
-        for flat in np.argsort(-same_block, axis=None):
-            value = float(same_block.flat[flat])
-            if value < same:
-                break
-            row, column = divmod(int(flat), block.shape[1])
-            if row in linked_rows or column in linked_columns:
-                continue
-            linked_rows.add(row)
-            linked_columns.add(column)
-            pairs.append(Pair(row, int(columns[column]), value, Grade.SAME))
-        if block.shape[1]:
-            best = block.argmax(axis=1)
-            for row in range(block.shape[0]):
-                value = float(block[row, best[row]])
-                if row not in linked_rows and value >= related:
-                    pairs.append(Pair(row, int(columns[best[row]]), value, Grade.RELATED))
-    return sorted(pairs, key=lambda pair: (pair.source, pair.target))
+        if block.size == 0:
+            continue
+        top_columns = np.argsort(-block, axis=1)[:, :k]
+        for row, best in enumerate(top_columns):
+            pairs.update((row, int(columns[c])) for c in best)
+        top_rows = np.argsort(-block, axis=0)[:k]
+        for c, column in enumerate(columns):
+            pairs.update((int(row), int(column)) for row in top_rows[:, c])
+    return sorted(pairs)
+
+
+def _russian_side(texts: Texts) -> tuple[Sequence[str], Sequence[str], bool] | None:
+    """(Russian sentences, English sentences, whether the source is the Russian side), or None."""
+    if (texts.source_language, texts.target_language) == ("ru", "en"):
+        return texts.source, texts.target, True
+    if (texts.source_language, texts.target_language) == ("en", "ru"):
+        return texts.target, texts.source, False
+    return None
+
+
+def _word_coverage(
+    pairs: list[tuple[int, int]], texts: Texts, dictionary: Dictionary | None,
+) -> np.ndarray | None:
+    """The larger share of one side's content words that the dictionary finds translated on the other."""
+    sides = _russian_side(texts) if dictionary is not None else None
+    if sides is None or dictionary is None:
+        return None
+    russian, english, source_is_russian = sides
+    senses = dictionary.russian_to_english
+    russian_words = [
+        [frozenset(sense for key in keys for sense in senses.get(key, ())) for keys in dictionary.russian_keys(text)]
+        for text in russian
+    ]
+    english_words = [frozenset(dictionary.english_keys(text)) for text in english]
+    coverage = np.zeros(len(pairs), dtype=np.float32)
+    for n, (row, column) in enumerate(pairs):
+        r, e = (row, column) if source_is_russian else (column, row)
+        words, target = russian_words[r], english_words[e]
+        if words and target:
+            covered = [meanings & target for meanings in words]
+            coverage[n] = max(sum(1 for hit in covered if hit) / len(words), len(set().union(*covered)) / len(target))
+    return coverage
+
+
+def _translation_coverage(pairs: list[tuple[int, int]], texts: Texts) -> np.ndarray | None:
+    """The larger share of content words a source sentence's machine translation and a target sentence share."""
+    if texts.source_translations is None:
+        return None
+    translated = [english_content_words(text) for text in texts.source_translations]
+    target = [english_content_words(text) for text in texts.target]
+    coverage = np.zeros(len(pairs), dtype=np.float32)
+    for n, (row, column) in enumerate(pairs):
+        if translated[row] and target[column]:
+            shared = len(translated[row] & target[column])
+            coverage[n] = max(shared / len(translated[row]), shared / len(target[column]))
+    return coverage
+
+
+def pair_evidence(
+    features: PairFeatures, target_doc: np.ndarray, pairs: list[tuple[int, int]], texts: Texts,
+    dictionary: Dictionary | None,
+) -> tuple[np.ndarray, bool]:
+    """The FEATURES of each candidate pair, and whether the "words" column holds anything.
+
+    "words" is the dictionary's share of translated content words, or, when the
+    source sentences come with machine translations into English, the share of
+    content words the translation and the target have in common (the larger).
+    """
+    if not pairs:
+        return np.zeros((0, len(FEATURES)), dtype=np.float32), False
+    rows = np.array([row for row, _ in pairs], dtype=np.int64)
+    columns = np.array([column for _, column in pairs], dtype=np.int64)
+    row_rank = np.zeros(len(pairs), dtype=np.float32)
+    document_cosine = np.zeros(len(pairs), dtype=np.float32)
+    source_centroid = _unit(features.source_vectors.mean(axis=0))
+    for doc in np.unique(target_doc):
+        in_doc = np.flatnonzero(target_doc == doc)
+        order = np.argsort(np.argsort(-features.cosine[:, in_doc], axis=1), axis=1)
+        position = {int(column): c for c, column in enumerate(in_doc)}
+        similarity = float(source_centroid @ _unit(features.target_vectors[in_doc].mean(axis=0)))
+        for n, (row, column) in enumerate(pairs):
+            if target_doc[column] == doc:
+                row_rank[n] = min(order[row, position[column]], CANDIDATES)
+                document_cosine[n] = similarity
+    words = _word_coverage(pairs, texts, dictionary)
+    translated = _translation_coverage(pairs, texts) if texts.target_language == "en" else None
+    if translated is not None:
+        words = translated if words is None else np.maximum(words, translated)
+    source_lengths = np.array([len(text) for text in texts.source], dtype=np.float32) + 1
+    target_lengths = np.array([len(text) for text in texts.target], dtype=np.float32) + 1
+    scores = margin(features.cosine)
+    evidence = np.stack(
+        [
+            features.cosine[rows, columns],
+            np.maximum(0.0, features.cosine[rows, columns] - HIGH_COSINE),
+            scores[rows, columns],
+            features.numbers[rows, columns],
+            words if words is not None else np.zeros(len(pairs), dtype=np.float32),
+            np.abs(np.log(source_lengths[rows] / target_lengths[columns])),
+            (features.names[rows, columns] > 0).astype(np.float32),
+            row_rank,
+            document_cosine,
+        ],
+        axis=1,
+    )
+    return evidence, words is not None
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+def link_comparable(
+    features: PairFeatures,
+    target_doc: np.ndarray,
+    texts: Texts,
+    dictionary: Dictionary | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+    same: float = SAME_PROBABILITY,
+    related: float = RELATED_PROBABILITY,
+) -> list[Pair]:
+    """Comparable-mode links (see the module docstring); target_doc gives each column's document."""
+    pairs = candidate_pairs(margin(features.combined(weights)), target_doc)
+    evidence, with_words = pair_evidence(features, target_doc, pairs, texts, dictionary)
+    model = SAME_FACT_MODEL if with_words else SAME_FACT_MODEL_WITHOUT_WORDS
+    probability = model.probability(evidence) if pairs else np.zeros(0)
+    return choose_links(pairs, probability, evidence, target_doc, texts, dictionary, same, related)
+
+
+def choose_links(
+    pairs: list[tuple[int, int]],
+    probability: np.ndarray,
+    evidence: np.ndarray,
+    target_doc: np.ndarray,
+    texts: Texts,
+    dictionary: Dictionary | None,
+    same: float = SAME_PROBABILITY,
+    related: float = RELATED_PROBABILITY,
+) -> list[Pair]:
+    """Step 3: a candidate at or above `same` that nothing rules out is "same" when it is the most
+    probable of its source sentence's candidates in that document or of its target sentence's
+    (so a headline and a body sentence may both state one fact); each source sentence without one
+    in a document gets its best remaining candidate there as "related" if it reaches `related`, or
+    NAMED_RELATED_PROBABILITY with a specific name shared."""
+    specific = _SpecificNames(texts, target_doc)
+    row_best: dict[tuple[int, int], float] = {}
+    column_best: dict[int, float] = {}
+    for (row, column), value in zip(pairs, probability.tolist()):
+        key = (row, int(target_doc[column]))
+        row_best[key] = max(row_best.get(key, 0.0), value)
+        column_best[column] = max(column_best.get(column, 0.0), value)
+    found: list[Pair] = []
+    with_same: set[tuple[int, int]] = set()
+    best_other: dict[tuple[int, int], tuple[int, list[Disagreement]]] = {}
+    for n in np.argsort(-probability, kind="stable"):
+        row, column = pairs[n]
+        key = (row, int(target_doc[column]))
+        value = float(probability[n])
+        if value < same and (key in with_same or key in best_other):
+            continue
+        details = _disagreements(texts, row, column, dictionary)
+        best = value >= row_best[key] or value >= column_best[column]
+        mutual = value >= row_best[key] and value >= column_best[column]
+        cosine = float(evidence[n, FEATURES.index("cosine")])
+        if value >= same and best and not _rules_out(details) and not _attribution(texts, row, column):
+            with_same.add(key)
+            found.append(Pair(row, column, value, Grade.SAME, value, details))
+        elif key not in best_other and (
+            value >= related
+            or (mutual and cosine >= MUTUAL_RELATED_COSINE)
+            or (value >= NAMED_RELATED_PROBABILITY and specific.shared(row, column))
+        ):
+            best_other[key] = (int(n), details)
+    for key, (n, details) in best_other.items():
+        if key not in with_same:
+            row, column = pairs[n]
+            value = float(probability[n])
+            found.append(Pair(row, column, value, Grade.RELATED, value, details))
+    return sorted(found, key=lambda pair: (pair.source, pair.target))
+
+
+#: A name is specific to a few sentences when at most this share of its document's sentences name it.
+SPECIFIC_NAME_SHARE = 0.25
+
+
+class _SpecificNames:
+    """Names that single out a few sentences of a document (Carter, al-Abadi), unlike Russia or Putin."""
+
+    def __init__(self, texts: Texts, target_doc: np.ndarray) -> None:
+        self.texts = texts
+        self.target_doc = target_doc
+        self._common: dict[int | None, set[str]] = {}
+
+    def _common_keys(self, doc: int | None) -> set[str]:
+        """Keys of the names found in more than SPECIFIC_NAME_SHARE of a document's sentences (None: the source)."""
+        if doc not in self._common:
+            if doc is None:
+                sentences, language = list(self.texts.source), self.texts.source_language
+            else:
+                columns = np.flatnonzero(self.target_doc == doc)
+                sentences, language = [self.texts.target[c] for c in columns], self.texts.target_language
+            counts: dict[str, int] = {}
+            for text in sentences:
+                for key in {t.keys[0] for t in sentence_terms(text, language).names if t.is_name_like}:
+                    counts[key] = counts.get(key, 0) + 1
+            self._common[doc] = {key for key, count in counts.items() if count > SPECIFIC_NAME_SHARE * len(sentences)}
+        return self._common[doc]
+
+    def shared(self, row: int, column: int) -> bool:
+        """Whether the two sentences share a name that is specific on both sides."""
+        source = tuple(t for t in sentence_terms(self.texts.source[row], self.texts.source_language).names
+                       if t.is_name_like and t.keys[0] not in self._common_keys(None))
+        target = tuple(t for t in sentence_terms(self.texts.target[column], self.texts.target_language).names
+                       if t.is_name_like and t.keys[0] not in self._common_keys(int(self.target_doc[column])))
+        return bool(source and target and shared_terms(source, target))
+
+
+def _rules_out(details: list[Disagreement]) -> bool:
+    """Numbers and dates that disagree rule "same" out; a different place only weighs against it."""
+    return any(d.kind is not DisagreementKind.NAME for d in details)
+
+
+def _disagreements(texts: Texts, row: int, column: int, dictionary: Dictionary | None) -> list[Disagreement]:
+    """Numbers, dates and places the two sentences state differently."""
+    source, target = texts.source[row], texts.target[column]
+    found = disagreements(source, texts.source_language, target, texts.target_language, dictionary)
+    place = place_disagreement(source, texts.source_language, target, texts.target_language)
+    return found + [place] if place is not None else found
+
+
+def _attribution(texts: Texts, row: int, column: int) -> bool:
+    """Whether the pair is a mere attribution: either sentence only names a source, unless both do and
+    name the same one («Об этом сообщает газета "Туой че"» ~ "…was reported in the Tuoi Tre newspaper")."""
+    source = texts.source[row], texts.source_language
+    target = texts.target[column], texts.target_language
+    source_only, target_only = statement(*source).attribution, statement(*target).attribution
+    if source_only and target_only:
+        return not shared_terms(sentence_terms(*source).names, sentence_terms(*target).names)
+    return source_only or target_only

@@ -47,7 +47,7 @@ _RUSSIAN_ENDINGS = sorted(
 _ACRONYMS = {
     "сша": ("us", "usa"), "оон": ("un",), "ес": ("eu",), "иг": ("is", "isis", "isil"),
     "игил": ("isil", "isis", "is"), "рф": ("russia",), "фрг": ("frg", "germany"),
-    "мид": ("mfa",),
+    "мид": ("mfa",), "вмф": ("navy",), "вкс": ("aerospace",), "мчс": ("emergencies",),
     "оаэ": ("uae",), "кндр": ("dprk",), "фбр": ("fbi",), "цру": ("cia",), "мвф": ("imf",),
     "воз": ("who",), "ссср": ("ussr",), "вто": ("wto",), "обсе": ("osce",), "мок": ("ioc",),
 }
@@ -69,7 +69,7 @@ _EXONYMS = {
     "голланд": ("netherlands", "dutch", "holland"), "бельги": ("belgium", "belgian"),
     "европ": ("europe", "european"), "белорус": ("belarus", "belarusian"),
     "беларус": ("belarus", "belarusian"), "израил": ("israel", "israeli"), "иран": ("iran", "iranian"),
-    "ирак": ("iraq", "iraqi"), "кремл": ("kremlin",),
+    "ирак": ("iraq", "iraqi"), "кремл": ("kremlin",), "санкт": ("saint", "st"),
 }
 
 # Capitalised English words that are not names (sentence starts and the like).
@@ -174,10 +174,14 @@ def _names(text: str) -> tuple[Term, ...]:
             name_like = _is_name_like(word)
             if (len(word) >= _MIN_KEY if name_like else len(word) >= 5) or word.lower() in _ACRONYMS:
                 keys = _russian_keys(word)
+                if "-" in word:  # «Санкт-Петербурге»: each part is a name too
+                    keys = tuple(dict.fromkeys([*keys, *(k for part in word.split("-") if len(part) >= _MIN_KEY
+                                                         for k in _russian_keys(part))]))
                 if keys:
                     terms.append(Term(word, keys, name_like))
         elif _is_name_like(word) and word.lower() not in _ENGLISH_NON_NAMES:
-            keys = tuple(dict.fromkeys((phonetic_key(word), word.lower())))
+            parts = [part for part in re.split(r"[-'’]", word) if len(part) >= _MIN_KEY] if "-" in word else []
+            keys = tuple(dict.fromkeys((phonetic_key(word), word.lower(), *map(phonetic_key, parts))))
             if len(keys[0]) >= 2:
                 terms.append(Term(word, keys))
     return tuple(terms)
@@ -207,8 +211,98 @@ def _number_value(whole: str, sep: str | None, fraction: str | None, language: s
     return float(digits)
 
 
+#: Number words, by lemma (Russian) or word (English): «сорок кораблей» ~ "40 ships".
+_NUMBER_WORDS = {
+    "ru": {
+        "два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9,
+        "десять": 10, "одиннадцать": 11, "двенадцать": 12, "тринадцать": 13, "четырнадцать": 14,
+        "пятнадцать": 15, "шестнадцать": 16, "семнадцать": 17, "восемнадцать": 18, "девятнадцать": 19,
+        "двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50, "шестьдесят": 60, "семьдесят": 70,
+        "восемьдесят": 80, "девяносто": 90, "сто": 100, "двести": 200, "триста": 300, "четыреста": 400,
+        "пятьсот": 500, "шестьсот": 600, "семьсот": 700, "восемьсот": 800, "девятьсот": 900,
+        "двое": 2, "трое": 3, "четверо": 4, "пятеро": 5, "десяток": 10, "дюжина": 12,
+    },
+    "en": {
+        "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+        "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+        "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+        "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+    },
+}
+# Inflected forms of the Russian number words: the stem before a case ending.
+_RUSSIAN_NUMBER_FORMS = re.compile(
+    r"\b(двух|двум|двумя|трех|трёх|трем|трём|тремя|четырех|четырёх|четырем|четырьмя|"
+    r"(?:пят|шест|сем|восьм|девят|десят|одиннадцат|двенадцат|тринадцат|четырнадцат|пятнадцат|шестнадцат|"
+    r"семнадцат|восемнадцат|девятнадцат|двадцат|тридцат)(?:и|ью)|сорока|ста|двухсот|трехсот|трёхсот|"
+    r"четырехсот|пятисот|шестисот|семисот|восьмисот|девятисот|"
+    r"два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|одиннадцать|двенадцать|тринадцать|четырнадцать|"
+    r"пятнадцать|шестнадцать|семнадцать|восемнадцать|девятнадцать|двадцать|тридцать|сорок|пятьдесят|"
+    r"шестьдесят|семьдесят|восемьдесят|девяносто|сто|двести|триста|четыреста|пятьсот|шестьсот|семьсот|"
+    r"восемьсот|девятьсот|двое|трое|четверо|пятеро|десяток|дюжина)\b",
+    re.IGNORECASE,
+)
+_RUSSIAN_NUMBER_STEMS = {
+    "двух": 2, "двум": 2, "двумя": 2, "трех": 3, "трёх": 3, "трем": 3, "трём": 3, "тремя": 3,
+    "четырех": 4, "четырёх": 4, "четырем": 4, "четырьмя": 4, "сорока": 40, "ста": 100,
+    "двухсот": 200, "трехсот": 300, "трёхсот": 300, "четырехсот": 400, "пятисот": 500, "шестисот": 600,
+    "семисот": 700, "восьмисот": 800, "девятисот": 900,
+}
+_ENGLISH_NUMBER_WORDS = re.compile(r"\b(%s)\b" % "|".join(_NUMBER_WORDS["en"]), re.IGNORECASE)
+
+
+def _number_word_value(word: str, language: str) -> int | None:
+    lower = word.lower()
+    if language == "en":
+        return _NUMBER_WORDS["en"].get(lower)
+    if lower in _NUMBER_WORDS["ru"]:
+        return _NUMBER_WORDS["ru"][lower]
+    if lower in _RUSSIAN_NUMBER_STEMS:
+        return _RUSSIAN_NUMBER_STEMS[lower]
+    for stem, value in _NUMBER_WORDS["ru"].items():
+        if lower[:-1] == stem[:-1] or lower[:-2] == stem[:-1]:  # пяти, пятью ~ пять; двадцати ~ двадцать
+            return value
+    return None
+
+
+def _number_words(text: str, language: str) -> list[tuple[str, float]]:
+    """Numbers written as words ("forty", «сорока»), with their values; a few tens and units joined."""
+    pattern = _ENGLISH_NUMBER_WORDS if language == "en" else _RUSSIAN_NUMBER_FORMS
+    found: list[tuple[re.Match[str], int]] = []
+    for match in pattern.finditer(text):
+        value = _number_word_value(match.group(), language)
+        if value is not None:
+            found.append((match, value))
+    out: list[tuple[str, float]] = []
+    for match, value in found:
+        previous = out[-1] if out else None
+        if previous and 20 <= previous[1] < 100 and value < 10 and text[match.start() - 1 : match.start()] in " -":
+            out[-1] = (f"{previous[0]} {match.group()}", previous[1] + value)
+        else:
+            out.append((match.group(), float(value)))
+    return out
+
+
+def _rounded_keys(value: float) -> list[str]:
+    """The value rounded to fewer significant digits (2 at least), as other outlets may write it.
+
+    812,485 also keys as 812,500 and 812,000, so «812,5 тысячи» matches it;
+    rounding stops at three digits, so 644,000 is not 640,000 and 25,000 is not
+    «20 тысяч». Values under 10,000 (years among them) are not rounded.
+    """
+    if value != int(value) or value < 10_000:
+        return []
+    digits = len(str(int(value)).rstrip("0"))
+    magnitude = len(str(int(value)))
+    keys = []
+    for significant in range(digits - 1, 2, -1):
+        step = 10 ** (magnitude - significant)
+        rounded = int(round(value / step)) * step
+        keys.append(_format_number(float(rounded)))
+    return keys
+
+
 def _numbers(text: str, language: str) -> tuple[Term, ...]:
-    """Numbers of a sentence as values; dates dd.mm.yyyy give day and year."""
+    """Numbers of a sentence as values; dates dd.mm.yyyy give day and year; number words count too."""
     terms = []
     for match in _DATE.finditer(text):
         for part in (match.group(1), match.group(3)):
@@ -219,8 +313,11 @@ def _numbers(text: str, language: str) -> tuple[Term, ...]:
         scale = match.group(4)
         keys = [_format_number(value)]
         if scale:
-            keys.insert(0, _format_number(value * _SCALES[scale.lower().rstrip(".")]))
-        terms.append(Term(match.group().strip(), tuple(keys)))
+            value *= _SCALES[scale.lower().rstrip(".")]
+            keys.insert(0, _format_number(value))
+        terms.append(Term(match.group().strip(), tuple(dict.fromkeys([*keys, *_rounded_keys(value)]))))
+    for words, value in _number_words(text, language):
+        terms.append(Term(words, (_format_number(value),)))
     return tuple(terms)
 
 

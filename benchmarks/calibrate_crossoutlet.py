@@ -1,0 +1,195 @@
+"""Fit the same-fact model of comparable mode on the shared cross-outlet labels, with cross-validation.
+
+    python benchmarks/calibrate_crossoutlet.py [--folds N] [--target-precision P]
+
+Data: ../shared/data/eval/ru-en/crossoutlet-wmt21.tsv, hand labels over 30
+pairs of WMT21 documents from different outlets (Russian of one against the
+English of the other, both directions; see alignment_data.crossoutlet_tasks).
+Each candidate pair (crosswire_server.alignment.comparable, step 1) is one
+example: "same" = 1, anything else = 0.
+
+Printed: how many labelled "same" pairs the candidates hold (the recall
+ceiling), then the precision-recall curve of the links the service would make
+under leave-document-pairs-out cross-validation (the model that scores a
+document pair never saw it, in either direction), the operating point (the
+lowest threshold whose cross-validated precision stays at or above
+--target-precision), and the model fitted on all labels, as the constants to
+put in comparable.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from alignment_data import DEV_SEED, CrossOutletTask, comparable_tasks, crossoutlet_tasks, newstest_documents  # noqa: E402
+
+from crosswire.types import Grade  # noqa: E402
+from crosswire_server.alignment.comparable import (  # noqa: E402
+    FEATURES,
+    SAME_PROBABILITY,
+    SameFactModel,
+    Texts,
+    candidate_pairs,
+    choose_links,
+    pair_evidence,
+)
+from crosswire_server.alignment.dictionary import Dictionary, load_dictionary  # noqa: E402
+from crosswire_server.alignment.embeddings import default_embedder  # noqa: E402
+from crosswire_server.alignment.scoring import margin, pair_features  # noqa: E402
+
+#: L2 penalty of the logistic fit (on standardised features).
+L2 = 1.0
+#: Weight of the translation-derived examples, as a share of the cross-outlet ones.
+TRANSLATION_SHARE = 1.0
+#: Precision the operating point keeps under cross-validation (the target is 0.80 on held-out data).
+TARGET_PRECISION = 0.80
+
+
+class Example:
+    """One task's candidate pairs, their evidence and labels."""
+
+    def __init__(self, task: CrossOutletTask, dictionary: Dictionary | None, weight: float = 1.0) -> None:
+        self.weight = weight
+        features = pair_features(default_embedder(), task.source, task.target, "ru", "en")
+        self.task = task
+        self.texts = Texts(task.source, task.target, "ru", "en")
+        self.target_doc = np.zeros(len(task.target), dtype=np.int64)
+        self.pairs = candidate_pairs(margin(features.combined()), self.target_doc)
+        self.evidence, _ = pair_evidence(features, self.target_doc, self.pairs, self.texts, dictionary)
+        self.labels = np.array([task.labels.get(pair) == "same" for pair in self.pairs], dtype=np.float64)
+
+
+def fit(evidence: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, l2: float = L2) -> SameFactModel:
+    """L2-regularised, weighted logistic regression by Newton's method on standardised features."""
+    weights = np.ones(len(labels)) if weights is None else weights
+    mean = evidence.mean(axis=0)
+    scale = evidence.std(axis=0)
+    scale[scale < 1e-6] = 1.0  # a constant column (no dictionary) carries no weight
+    z = np.hstack([(evidence - mean) / scale, np.ones((len(evidence), 1))])
+    theta = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(z @ theta)))
+        gradient = z.T @ (weights * (p - labels)) + penalty * theta
+        hessian = (z * (weights * p * (1 - p))[:, None]).T @ z + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return SameFactModel(*(tuple(round(float(v), 4) for v in values) for values in (mean, scale, theta[:-1])),
+                         round(float(theta[-1]), 4))
+
+
+def links_at(examples: list[Example], probabilities: list[np.ndarray], threshold: float,
+             dictionary: Dictionary | None) -> tuple[int, int, int, int]:
+    """(right, wrong, of which unrelated, gold) "same" links over all tasks at one threshold."""
+    right = wrong = unrelated = gold = 0
+    for example, probability in zip(examples, probabilities):
+        links = choose_links(example.pairs, probability, example.evidence, example.target_doc, example.texts,
+                             dictionary, same=threshold, related=1.1)
+        same = {(p.source, p.target) for p in links if p.grade is Grade.SAME}
+        gold += len(example.task.same)
+        right += len(same & example.task.same)
+        wrong += len(same - example.task.same)
+        unrelated += len(same - example.task.labels.keys())
+    return right, wrong, unrelated, gold
+
+
+def print_related(examples: list[Example], probabilities: list[np.ndarray], same: float,
+                  dictionary: Dictionary | None) -> None:
+    """How right the "related" links are (labelled same or related) at several thresholds, "same" fixed."""
+    labelled = sum(len(e.task.labels) for e in examples)
+    print(f"\n'related' links with 'same' at {same} (right = labelled same or related; {labelled} labelled pairs):")
+    print(f"  {'threshold':>9} {'links':>6} {'right':>6} {'P':>6} {'labelled pairs linked':>22}")
+    for related in (0.05, 0.1, 0.15, 0.2, 0.3, 1.1):
+        links = right = covered = 0
+        for example, probability in zip(examples, probabilities):
+            found = choose_links(example.pairs, probability, example.evidence, example.target_doc, example.texts,
+                                 dictionary, same=same, related=related)
+            pairs = {(p.source, p.target) for p in found if p.grade is Grade.RELATED}
+            links += len(pairs)
+            right += len(pairs & example.task.labels.keys())
+            covered += len({(p.source, p.target) for p in found} & example.task.labels.keys())
+        shown = "names only" if related > 1 else f"{related:.2f}"
+        print(f"  {shown:>9} {links:6d} {right:6d} {right / max(1, links):6.3f} {covered / labelled:22.3f}")
+
+
+def translation_examples(dictionary: Dictionary | None, total_weight: float) -> list[Example]:
+    """The translation-derived development tasks (WMT19 newstest, 60% of a document's reference among two other
+    documents), weighted to `total_weight` in all: translations are "same" too, and the model must know it."""
+    tasks = [
+        CrossOutletTask(f"newstest2019-{n}", task.source, task.target, {pair: "same" for pair in task.gold})
+        for n, task in enumerate(comparable_tasks(newstest_documents(), DEV_SEED))
+    ]
+    examples = [Example(task, dictionary) for task in tasks]
+    count = sum(len(e.pairs) for e in examples)
+    for e in examples:
+        e.weight = total_weight / count
+    return examples
+
+
+def fit_all(examples: list[Example]) -> SameFactModel:
+    """The model fitted on these examples, each weighted by its task's weight."""
+    return fit(np.vstack([e.evidence for e in examples]), np.concatenate([e.labels for e in examples]),
+               np.concatenate([np.full(len(e.pairs), e.weight) for e in examples]))
+
+
+def cross_validated(examples: list[Example], folds: int, extra: list[Example]) -> list[np.ndarray]:
+    """Out-of-fold probabilities: document pairs dealt round-robin into folds, each scored by a model fitted on
+    the rest (and on the `extra` examples, never scored)."""
+    groups = sorted({e.task.group for e in examples})
+    fold_of = {group: k % folds for k, group in enumerate(groups)}
+    out = [np.zeros(len(e.pairs)) for e in examples]
+    for fold in range(folds):
+        model = fit_all([e for e in examples if fold_of[e.task.group] != fold] + extra)
+        for n, e in enumerate(examples):
+            if fold_of[e.task.group] == fold and len(e.pairs):
+                out[n] = model.probability(e.evidence)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=0, help="cross-validation folds (0 = one per document pair)")
+    parser.add_argument("--target-precision", type=float, default=TARGET_PRECISION)
+    args = parser.parse_args()
+    dictionary = load_dictionary()
+    examples = [Example(task, dictionary) for task in crossoutlet_tasks()]
+    gold = sum(len(e.task.same) for e in examples)
+    held = sum(int(e.labels.sum()) for e in examples)
+    print(f"{len(examples)} tasks (30 document pairs, both directions); {gold} labelled 'same' pairs, "
+          f"{held} of them among the candidates (recall ceiling {held / gold:.2f})")
+    extra = translation_examples(dictionary, TRANSLATION_SHARE * sum(len(e.pairs) for e in examples))
+    print(f"plus {len(extra)} translation-derived development tasks (WMT19 newstest), weighted {TRANSLATION_SHARE} "
+          "of the cross-outlet examples in all; only cross-outlet tasks are scored below")
+    folds = args.folds or len({e.task.group for e in examples})
+    probabilities = cross_validated(examples, folds, extra)
+    print(f"\n'same' links under {folds}-fold cross-validation (document pairs held out whole):")
+    print(f"  {'threshold':>9} {'P':>6} {'R':>6} {'right':>6} {'wrong':>6} {'unrel.':>6}")
+    chosen = None
+    for threshold in np.arange(0.95, 0.04, -0.05):
+        right, wrong, unrelated, total = links_at(examples, probabilities, float(threshold), dictionary)
+        precision = right / max(1, right + wrong)
+        print(f"  {threshold:9.2f} {precision:6.3f} {right / total:6.3f} {right:6d} {wrong:6d} {unrelated:6d}")
+        if precision >= args.target_precision and right:
+            chosen = round(float(threshold), 2)
+    print(f"\noperating point (lowest threshold with CV precision >= {args.target_precision}): {chosen}")
+    print_related(examples, probabilities, chosen or SAME_PROBABILITY, dictionary)
+    model = fit_all(examples + extra)
+    print("\nmodel fitted on all labels (features: " + ", ".join(FEATURES) + "):")
+    print(f"SAME_FACT_MODEL = {model!r}")
+    without = [Example.__new__(Example) for _ in examples + extra]
+    for blank, e in zip(without, examples + extra):
+        blank.__dict__.update(e.__dict__, evidence=e.evidence.copy())
+        blank.evidence[:, FEATURES.index("words")] = 0.0
+    model_without = fit_all(without)
+    print(f"SAME_FACT_MODEL_WITHOUT_WORDS = {model_without!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Words translated through a bilingual dictionary: evidence that two sentences say the same thing.
+
+Embeddings see that two sentences are about hockey; the dictionary sees that
+«набрала 64 очка» and "has 68 points" share "points" but not the team, and that
+«парадный строй кораблей» and "the parade line of warships" share three words.
+
+The dictionary is read from dictd files of English-Russian dictionaries
+(Debian's `mueller7-dict`, 46,000 headwords, and `dict-freedict-eng-rus`) and
+inverted: every Russian word that stands alone as a translation of an English
+headword points to it. Russian words are keyed by lemma (pymorphy3), verbs
+without their aspect suffix («заявить» and «заявлять» share «заяв»); English
+words are folded to a headword by stripping inflections. Without any
+dictionary file the signal is simply absent (see `load_dictionary`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Where Debian installs the dictd files (`apt-get install mueller7-dict dict-freedict-eng-rus`).
+DEFAULT_DICTIONARIES = ("/usr/share/dictd/mueller7", "/usr/share/dictd/freedict-eng-rus")
+
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_HEADWORD = re.compile(r"[a-z][a-z'-]*")
+_CYRILLIC_WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)?")
+_RUSSIAN_TOKEN = re.compile(r"[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*")
+_ENGLISH_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+_VERB = re.compile(r"(.{3,}?)(?:ивать|ывать|ать|ять|ить|еть|уть|нуть|ти|чь)(?:ся|сь)?$")
+_LABIAL_L = re.compile(r"([бвмпф])л$")
+#: A Russian word translating more English headwords than this says too little to count.
+MAX_SENSES = 40
+
+# Function words and words every news sentence has; they are never evidence.
+RUSSIAN_STOPWORDS = frozenset(
+    """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от
+    меня еще нет о об обо из ему теперь когда даже ну ли если уже или ни быть был него до вас нибудь опять уж вам
+    ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам чтоб без будто чего
+    раз тоже себе под будет ж тогда кто этот того потому этого какой совсем ним здесь этом почти мой тем чтобы нее
+    сейчас были куда зачем всех никогда можно при наконец об другой хоть после над больше тот через эти нас про
+    всего них какая много разве эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя такой им более
+    всегда конечно всю между это также который которая которые которое свой весь сказать заявить сообщить отметить
+    сообщаться стать год время""".split()
+)
+ENGLISH_STOPWORDS = frozenset(
+    """a an the of to in on at for from by with and or but is are was were be been being has have had do does did
+    will would can could should may might must not no this that these those it its he she they we you i his her
+    their our as also than then there here which who whom whose what when where why how all any some more most other
+    such only own same so too very just over under about into through during before after above below up down out
+    off again further once said say says told year according""".split()
+)
+
+
+def _number(digits: str) -> int:
+    value = 0
+    for char in digits:
+        value = value * 64 + _BASE64.index(char)
+    return value
+
+
+def _dictd_entries(stem: str) -> Iterator[tuple[str, str]]:
+    """(headword, article) pairs of a dictd dictionary (STEM.index and STEM.dict.dz)."""
+    data = gzip.open(f"{stem}.dict.dz").read()
+    with open(f"{stem}.index", encoding="utf-8") as index:
+        for line in index:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3:
+                start, length = _number(parts[1]), _number(parts[2])
+                yield parts[0], data[start : start + length].decode("utf-8", "replace")
+
+
+def _translations(article: str) -> Iterator[tuple[str, bool]]:
+    """(Russian word, stands alone) for the short translations of an article, skipping examples and labels.
+
+    A word that stands alone is a translation by itself («залив»); the others come
+    from two-word translations («морской залив», «военно-морской флот»).
+    """
+    body = article.split("\n", 1)[1] if "\n" in article else ""
+    body = re.sub(r"\[[^\]]*\]|\([^)]*\)|_\S+", " ", body)
+    for segment in re.split(r"[;,\n]|\d+[).]", body):
+        if re.search(r"[A-Za-z]", segment):
+            continue
+        words = [word for word in _CYRILLIC_WORD.findall(segment.lower()) if len(word) >= 3]
+        if 1 <= len(words) <= 2:
+            for word in words:
+                yield word, len(words) == 1
+
+
+def verb_key(lemma: str) -> str:
+    """A Russian lemma without ё, and a verb without its aspect and reflexive suffix («заявлять» -> «заяв»)."""
+    lemma = lemma.replace("ё", "е")
+    match = _VERB.match(lemma)
+    return _LABIAL_L.sub(r"\1", match.group(1)) if match else lemma
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """Russian word keys mapped to the English headwords they translate."""
+
+    russian_to_english: dict[str, frozenset[str]]
+    headwords: frozenset[str]
+
+    @classmethod
+    def from_dictd(cls, stems: Sequence[str]) -> Dictionary:
+        """Invert English-Russian dictd dictionaries (single-word English headwords only)."""
+        alone: dict[str, set[str]] = {}
+        in_pairs: dict[str, set[str]] = {}
+        headwords: set[str] = set()
+        for stem in stems:
+            for head, article in _dictd_entries(stem):
+                head = head.strip().lower()
+                if not _HEADWORD.fullmatch(head):
+                    continue
+                headwords.add(head)
+                for word, stands_alone in _translations(article):
+                    (alone if stands_alone else in_pairs).setdefault(verb_key(word), set()).add(head)
+        senses = {}
+        for key in alone.keys() | in_pairs.keys():
+            wide = alone.get(key, set()) | in_pairs.get(key, set())
+            narrow = alone.get(key, set())
+            chosen = wide if len(wide) <= MAX_SENSES else narrow
+            if 0 < len(chosen) <= MAX_SENSES:
+                senses[key] = frozenset(chosen)
+        return cls(senses, frozenset(headwords))
+
+    def russian_keys(self, text: str) -> tuple[tuple[str, ...], ...]:
+        """Dictionary keys of the content words of a Russian sentence, each word once.
+
+        A word has one key per lemma it may have («парадному»: «парадный», «парадное»).
+        """
+        keys = (_russian_keys(token.lower()) for token in _RUSSIAN_TOKEN.findall(text))
+        return tuple(dict.fromkeys(key for key in keys if key))
+
+    def russian_verb_keys(self, text: str) -> tuple[tuple[str, ...], ...]:
+        """The keys of the verbs (and participles) of a Russian sentence: what its actors do."""
+        words = (token.lower() for token in _RUSSIAN_TOKEN.findall(text))
+        return tuple(dict.fromkeys(_russian_keys(word) for word in words if _is_verb(word) and _russian_keys(word)))
+
+    def english_keys(self, text: str) -> tuple[str, ...]:
+        """Headwords of the content words of an English sentence, in order, each once."""
+        keys = []
+        for token in _ENGLISH_TOKEN.findall(text):
+            word = token.lower()
+            if len(word) >= 3 and word not in ENGLISH_STOPWORDS:
+                keys.append(self._headword(word))
+        return tuple(dict.fromkeys(keys))
+
+    def _headword(self, word: str) -> str:
+        return headword(word, self.headwords)
+
+
+    def word_pairs(self, russian_text: str, english_text: str) -> list[tuple[str, str]]:
+        """(Russian word, English word) as the sentences write them, where one translates the other."""
+        english = {}
+        for token in _ENGLISH_TOKEN.findall(english_text):
+            word = token.lower()
+            if len(word) >= 3 and word not in ENGLISH_STOPWORDS:
+                english.setdefault(self._headword(word), token)
+        pairs, seen = [], set()
+        for token in _RUSSIAN_TOKEN.findall(russian_text):
+            keys = _russian_keys(token.lower())
+            if not keys or keys in seen:
+                continue
+            senses = set().union(*(self.russian_to_english.get(key, ()) for key in keys))
+            match = next((word for word in english if word in senses), None)
+            if match is not None:
+                seen.add(keys)
+                pairs.append((token, english.pop(match)))
+        return pairs
+
+
+def headword(word: str, headwords: frozenset[str] = frozenset()) -> str:
+    """The headword a lower-case English word is found under: itself, its lemma, or the end of a compound ("warship")."""
+    if word in headwords:
+        return word
+    lemma = _english_lemma(word)
+    if lemma in headwords or not headwords:
+        return lemma
+    for start in range(1, len(lemma) - 3):
+        if lemma[start:] in headwords:
+            return lemma[start:]
+    return lemma
+
+
+def english_content_words(text: str) -> frozenset[str]:
+    """Lemmas of the content words of an English sentence (for comparing a machine translation with it)."""
+    return frozenset(
+        headword(token.lower()) for token in _ENGLISH_TOKEN.findall(text)
+        if len(token) >= 3 and token.lower() not in ENGLISH_STOPWORDS
+    )
+
+
+@lru_cache(maxsize=200_000)
+def _english_lemma(word: str) -> str:
+    import simplemma
+
+    return simplemma.lemmatize(word, lang="en").lower()
+
+
+@lru_cache(maxsize=1)
+def _morphology():  # noqa: ANN202 (pymorphy3 has no type information)
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+_VERB_TAGS = frozenset({"VERB", "INFN", "PRTF", "PRTS", "GRND"})
+
+
+@lru_cache(maxsize=200_000)
+def _is_verb(word: str) -> bool:
+    return _morphology().parse(word)[0].tag.POS in _VERB_TAGS
+
+
+#: Lemmas of a Russian word kept as its keys (pymorphy3's parses, most likely first).
+MAX_LEMMAS = 3
+
+
+@lru_cache(maxsize=200_000)
+def _russian_keys(word: str) -> tuple[str, ...]:
+    """Dictionary keys of one lower-case Russian word (empty for function words and short words)."""
+    if len(word) < 3 or word in RUSSIAN_STOPWORDS:
+        return ()
+    lemmas = dict.fromkeys(parse.normal_form for parse in _morphology().parse(word))
+    if any(lemma in RUSSIAN_STOPWORDS for lemma in list(lemmas)[:1]):
+        return ()
+    return tuple(dict.fromkeys(verb_key(lemma) for lemma in list(lemmas)[:MAX_LEMMAS]))
+
+
+@lru_cache(maxsize=1)
+def load_dictionary(stems: tuple[str, ...] = DEFAULT_DICTIONARIES) -> Dictionary | None:
+    """The dictionary from the dictd files that exist among `stems`; None (and a log line) when none does."""
+    present = [stem for stem in stems if Path(f"{stem}.index").exists() and Path(f"{stem}.dict.dz").exists()]
+    if not present:
+        log.warning(
+            "no English-Russian dictionary found (%s); alignment runs without dictionary evidence. "
+            "On Debian: apt-get install mueller7-dict dict-freedict-eng-rus", ", ".join(stems),
+        )
+        return None
+    return Dictionary.from_dictd(present)
+
+
+def coverage_matrices(
+    dictionary: Dictionary, russian: Sequence[Sequence[str]], english: Sequence[Sequence[str]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every (Russian, English) sentence pair, the share of each side's content words the other translates.
+
+    Returns (russian_covered, english_covered): the fraction of the Russian
+    sentence's keys with a translation in the English sentence, and the fraction
+    of the English sentence's headwords that translate one of the Russian keys.
+    """
+    postings: dict[str, list[int]] = {}
+    for column, words in enumerate(english):
+        for word in words:
+            postings.setdefault(word, []).append(column)
+    senses = dictionary.russian_to_english
+    russian_hits = np.zeros((len(russian), len(english)), dtype=np.float32)
+    english_hits = np.zeros((len(russian), len(english)), dtype=np.float32)
+    for row, words in enumerate(russian):
+        english_words: dict[int, set[str]] = {}
+        for keys in words:
+            columns: set[int] = set()
+            for word in {sense for key in keys for sense in senses.get(key, ())}:
+                for column in postings.get(word, ()):
+                    columns.add(column)
+                    english_words.setdefault(column, set()).add(word)
+            for column in columns:
+                russian_hits[row, column] += 1
+        for column, words in english_words.items():
+            english_hits[row, column] = len(words)
+    russian_sizes = np.array([max(1, len(keys)) for keys in russian], dtype=np.float32)
+    english_sizes = np.array([max(1, len(words)) for words in english], dtype=np.float32)
+    return russian_hits / russian_sizes[:, None], np.minimum(1.0, english_hits / english_sizes[None, :])
