@@ -182,9 +182,10 @@ def test_only_linked_sentences_are_marked_and_labelled(graded: Comparison) -> No
     # A sentence with a "same" link is a same-fact sentence, even if it also has a related one.
     assert {key for key, grade in grades.items() if grade and grade.group(1) == "same"} == {
         "report/0", "report/2", "report/3", "report/4", "0/0", "0/2", "0/3", "0/4"}
-    # Its label says so in words; a report sentence's label gives its number, an article's the report's.
+    # Its label says so in words; a report sentence's label gives its number, an article's the report
+    # sentences it matches, by grade.
     assert re.search(r'data-sentence="report/5"[^>]*><span class="tag">\[5\] related</span>', html)
-    assert re.search(r'data-sentence="0/4"[^>]*><span class="tag">same \[2, 5\]</span>', html)
+    assert re.search(r'data-sentence="0/4"[^>]*><span class="tag">same \[2\] · related \[5\]</span>', html)
     # Unlinked sentences carry no mark at all; the sport article, without links, is not in the coverage column.
     assert all('class="s"' in tag or "skipped" in tag for key, tag in tags.items() if not grades[key])
     assert not any(key.startswith("1/") for key in tags)

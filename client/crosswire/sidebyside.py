@@ -46,6 +46,7 @@ th{background:#eef2f6}
 .tip{display:none;position:absolute;left:0;top:100%;z-index:5;background:#333;color:#fff;font-size:12px;
   padding:4px 8px;border-radius:4px;min-width:260px;max-width:480px;font-weight:normal}
 .s:hover>.tip{display:block}
+.tip>.line+.line{border-top:1px solid #777;margin-top:4px;padding-top:4px}
 .tip .differs{color:#ff9a9a}
 .focus{outline:3px solid #d33}
 .match{margin:2px 0 6px;padding:2px 4px;border-radius:3px}
@@ -77,6 +78,8 @@ document.querySelectorAll('[data-links]').forEach(function (el) {
 document.body.dataset.hoverReady = String(document.querySelectorAll('[data-links]').length);
 """
 
+#: Shared names listed per ranked article before "… +N" (the rest on hover).
+SHARED_NAMES_SHOWN = 8
 _COVERAGE_LABELS = {Coverage.SAME_EVENT: "same event", Coverage.SAME_TOPIC: "same topic"}
 
 
@@ -185,11 +188,13 @@ class _Page:
             text = escape(sentence.text)
             number = f' data-sentence="{key}/{sentence.index}"'
             if mine:
-                grade = _strongest([self.links[n] for n in mine]).value
                 if report:
-                    label = f"[{sentence.index}] {grade}"
+                    label = f"[{sentence.index}] {_strongest([self.links[n] for n in mine]).value}"
                 else:
-                    label = f"{grade} [{_indices(sorted({i for n in mine for i in self.links[n].source}))}]"
+                    label = " · ".join(
+                        f"{grade.value} [{_indices(sources)}]" for grade in Grade
+                        if (sources := sorted({i for n in mine if self.links[n].grade is grade for i in self.links[n].source}))
+                    )
                 html = self.sentence(text, mine, label, number)
                 linked_paragraphs.add(sentence.paragraph)
             elif sentence.index in unaligned:
@@ -238,6 +243,14 @@ def _coverage_badge(coverage: Coverage) -> str:
     return f'<span class="badge" data-coverage="{coverage.value}">{label}</span>' if label else ""
 
 
+def _shared_names(names: list[str]) -> str:
+    """The first few shared names; all of them on hover."""
+    shown = ", ".join(names[:SHARED_NAMES_SHOWN])
+    if len(names) <= SHARED_NAMES_SHOWN:
+        return escape(shown)
+    return f'<span title="{escape(", ".join(names))}">{escape(shown)} … +{len(names) - SHARED_NAMES_SHOWN}</span>'
+
+
 def _ranking(page: _Page) -> str:
     """The ranked articles: verdict, score, and linked sentences on each side counted by grade."""
     rows = []
@@ -249,7 +262,7 @@ def _ranking(page: _Page) -> str:
         rows.append(
             f'<tr><td>{position}</td><td title="{escape(d.name)}">{escape(short_name(d.name))}</td><td>{verdict}</td>'
             f"<td>{d.score:.3f}</td><td>{_grade_counts(source)}</td><td>{_grade_counts(target)}</td>"
-            f"<td>{escape(', '.join(d.shared_names))}</td></tr>"
+            f"<td>{_shared_names(d.shared_names)}</td></tr>"
         )
     return (
         "<table id=\"ranking\"><tr><th>#</th><th>article</th><th>coverage</th><th>score</th>"
