@@ -48,9 +48,11 @@ class Document:
     text: str
     language: str
     sentences: list[Sentence] = field(default_factory=list)
-    #: The language the text's script points to ('' when it has no letters); differs
+    #: The language identified in the text ('' when it has no letters); differs
     #: from `language` when the declared language looks wrong.
     detected_language: str = ""
+    #: The language identifier's confidence in `detected_language`, from 0 to 1.
+    language_confidence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ class Translation:
     target_language: str
     model: str
     segments: list[TranslatedSegment] = field(default_factory=list)
+    #: The language identified in the source text ('' when it has no letters) and the
+    #: identifier's confidence in it, 0 to 1; set also when the request declared the language.
+    detected_language: str = ""
+    language_confidence: float = 0.0
 
 
 @dataclass(frozen=True)

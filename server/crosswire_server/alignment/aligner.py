@@ -38,7 +38,7 @@ from crosswire_server.alignment.inputs import eligible
 from crosswire_server.alignment.parallel import align_monotone
 from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, pair_features
 from crosswire_server.errors import InvalidInput, Stopped
-from crosswire_server.segmentation import detect_language
+from crosswire_server.segmentation import check_declared
 
 if TYPE_CHECKING:
     from crosswire_server.config import ServerConfig
@@ -193,11 +193,7 @@ class Aligner:
                     f"{field}: {len(document.sentences)} sentences, the limit is "
                     f"{limits.max_sentences_per_document} per document"
                 )
-            detected = detect_language(document.text)
-            if detected and document.language in ("ru", "en", "zh") and detected != document.language:
-                raise InvalidInput(
-                    f"{field}: declared language is {document.language!r} but the text looks {detected!r}"
-                )
+            check_declared(document.text, document.language, field)
             total += count if field != "source" else 0
         if total > limits.max_target_sentences:
             raise InvalidInput(

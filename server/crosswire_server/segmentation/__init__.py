@@ -14,12 +14,19 @@ from crosswire.types import Document, Role, Sentence
 
 from crosswire_server.errors import InvalidInput
 from crosswire_server.segmentation.duplicates import find_duplicates
-from crosswire_server.segmentation.language import detect_language
+from crosswire_server.segmentation.language import (
+    MIN_CONFIDENCE,
+    Identification,
+    check_declared,
+    has_letters,
+    identify,
+)
 from crosswire_server.segmentation.sentences import cut_long, split_sentences
 from crosswire_server.segmentation.structure import article_parts
 from crosswire_server.segmentation.text import View, paragraphs
 
-__all__ = ["MAX_SENTENCE_CHARS", "detect_language", "segment"]
+__all__ = ["MAX_SENTENCE_CHARS", "MIN_CONFIDENCE", "Identification", "check_declared", "has_letters", "identify",
+           "segment"]
 
 #: A "sentence" longer than this (no usable punctuation) is cut and flagged forced_split.
 MAX_SENTENCE_CHARS = 1000
@@ -41,7 +48,7 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
     language = (language or "").strip()
     if language and not _LANGUAGE.fullmatch(language):
         raise InvalidInput(f"language must be a language code such as 'ru' or 'en', got {language[:20]!r}")
-    detected = detect_language(text)
+    found = identify(text)
     view = View.of(text)
     pieces = _pieces(view.text, max_sentence_chars)
     spans = [view.original_span(start, end) for start, end, *_ in pieces]
@@ -53,7 +60,8 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
             zip(spans, pieces, duplicates)
         )
     ]
-    return Document(text, language.lower() or detected, sentences, detected_language=detected)
+    return Document(text, language.lower() or found.language, sentences, detected_language=found.language,
+                    language_confidence=found.confidence)
 
 
 def _pieces(text: str, limit: int) -> list[tuple[int, int, int, Role, bool]]:
