@@ -46,7 +46,7 @@ def test_translate_jsonl_and_presegmented(models_env, article, capsys) -> None:
     (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert record["input"] == str(article) and record["model"] == "tiny-ru-en"
     assert len(record["segments"]) == 3
-    assert all(isinstance(s["score"], float) and s["role"] == "body" for s in record["segments"])
+    assert all(isinstance(s["score"], float) and s["role"] == "SEGMENT_ROLE_BODY" for s in record["segments"])
     assert main(["translate", "--from", "ru", "--presegmented", str(article)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
 
@@ -64,7 +64,8 @@ def test_translate_through_a_server_matches_in_process(models_env, article, caps
     [
         (["translate", "missing.txt"], "file not found: missing.txt"),
         (["translate", "--from", "fr", "ARTICLE"], "no installed model translates fr->en"),
-        (["translate", "--server", "127.0.0.1:1", "--timeout", "3", "ARTICLE"], "server 127.0.0.1:1 is unavailable"),
+        (["translate", "--server", "127.0.0.1:1", "--timeout", "3", "ARTICLE"],
+         "cannot reach a Crosswire server at 127.0.0.1:1: connection refused"),
     ],
 )
 def test_expected_failures_are_one_line_exit_1(models_env, article, capsys, argv, message) -> None:
@@ -83,7 +84,7 @@ def test_no_model_installed_says_how_to_get_one(tmp_path, article, monkeypatch, 
 def test_usage_error_is_exit_2() -> None:
     result = subprocess.run([sys.executable, "-m", "crosswire", "translate", "--beam-size", "wide"],
                             capture_output=True, text=True)
-    assert result.returncode == 2 and "invalid int value" in result.stderr
+    assert result.returncode == 2 and "argument --beam-size: not an integer: 'wide'" in result.stderr
 
 
 def _free_port() -> int:
