@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import PurePosixPath, PureWindowsPath
 
-from crosswire.types import Comparison, Coverage, Document, Grade, Link, Role
+from crosswire.types import Comparison, Coverage, Document, Grade, Link, Role, SharedTerm
 
 _STYLE = """
 :root{--same:#a9d1ff;--same-ink:#0b4f9c;--related:#ffe08f;--related-ink:#8a5a00;--differs:#c0141c}
@@ -119,7 +119,7 @@ def _grade_counts(graded: dict[int, Grade]) -> str:
     return f"{same} same · {len(graded) - same} related"
 
 
-def _terms(label: str, terms: list) -> str:
+def _terms(label: str, terms: list[SharedTerm]) -> str:
     return f"{label}: " + ", ".join(escape(f"{t.source} ~ {t.target}") for t in terms) if terms else ""
 
 
@@ -129,8 +129,8 @@ def _why(link: Link) -> str:
     parts = [_terms("names", evidence.names), _terms("numbers", evidence.numbers), _terms("words", evidence.words)]
     if evidence.disagreements:
         parts.append("differs: " + ", ".join(
-            f'<span class="differs" title="stated differently">{escape(f"{d.kind.value} {d.source} ≠ {d.target}")}</span>'
-            for d in evidence.disagreements))
+            f'<span class="differs" title="stated differently">{escape(f"{d.kind.value} {d.source} ≠ {d.target}")}'
+            "</span>" for d in evidence.disagreements))
     scores = [f"embedding {evidence.embedding_similarity:.3f}"]
     if evidence.translation_similarity is not None:
         scores.append(f"translation chrF {evidence.translation_similarity:.3f}")
@@ -167,15 +167,25 @@ class _Page:
                          f'<span class="line">{_why(link)}</span></span>')
         return "".join(lines)
 
-    def sentence(self, text: str, numbers: list[int], label: str, attributes: str) -> str:
+    def label(self, key: str, index: int, numbers: list[int]) -> str:
+        """A linked sentence's label: a report sentence's number and grade ("[6] same"), or the report
+        sentences an article sentence matches, per grade ("same [2] · related [5]")."""
+        if key == "report":
+            return f"[{index}] {_strongest([self.links[n] for n in numbers]).value}"
+        sources = {grade: sorted({i for n in numbers if self.links[n].grade is grade for i in self.links[n].source})
+                   for grade in Grade}
+        return " · ".join(f"{grade.value} [{_indices(found)}]" for grade, found in sources.items() if found)
+
+    def sentence(self, text: str, key: str, index: int, numbers: list[int]) -> str:
         """A linked sentence: its grade as colour and label, its links for the hover script, its evidence tip."""
         grade = _strongest([self.links[n] for n in numbers]).value
         ids = " ".join(f"L{n}" for n in numbers)
-        return (f'<span class="s linked"{attributes} data-grade="{grade}" data-links="{ids}"><span class="tag">{label}</span>'
-                f'{text}<span class="tip">{self.tip(numbers)}</span></span>')
+        return (f'<span class="s linked" data-sentence="{key}/{index}" data-grade="{grade}" data-links="{ids}">'
+                f'<span class="tag">{self.label(key, index, numbers)}</span>{text}'
+                f'<span class="tip">{self.tip(numbers)}</span></span>')
 
     def document(self, document: Document, links_of: dict[int, list[int]], unaligned: set[int], key: str) -> str:
-        """A document's sentences by paragraph, headline and dateline set apart; `key` is "report" or the article's number.
+        """A document's sentences by paragraph, headline and dateline set apart ("report" or an article's number).
 
         In an article, runs of paragraphs without a linked sentence fold away.
         """
@@ -186,21 +196,14 @@ class _Page:
         for sentence in document.sentences:
             mine = links_of.get(sentence.index, [])
             text = escape(sentence.text)
-            number = f' data-sentence="{key}/{sentence.index}"'
+            where = f'data-sentence="{key}/{sentence.index}"'
             if mine:
-                if report:
-                    label = f"[{sentence.index}] {_strongest([self.links[n] for n in mine]).value}"
-                else:
-                    label = " · ".join(
-                        f"{grade.value} [{_indices(sources)}]" for grade in Grade
-                        if (sources := sorted({i for n in mine if self.links[n].grade is grade for i in self.links[n].source}))
-                    )
-                html = self.sentence(text, mine, label, number)
+                html = self.sentence(text, key, sentence.index, mine)
                 linked_paragraphs.add(sentence.paragraph)
             elif sentence.index in unaligned:
-                html = f'<span class="s"{number}>{text}</span>'
+                html = f'<span class="s" {where}>{text}</span>'
             else:
-                html = f'<span class="s skipped"{number} title="{sentence.role.value}, not compared">{text}</span>'
+                html = f'<span class="s skipped" {where} title="{sentence.role.value}, not compared">{text}</span>'
             if sentence.role is Role.HEADLINE and sentence.duplicate_of is None and not headline:
                 headline.append(html)
             elif sentence.role in (Role.DATELINE, Role.TIMESTAMP):
