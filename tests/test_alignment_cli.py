@@ -125,7 +125,10 @@ def test_through_a_server(capsys, files, tiny_models_dir: Path) -> None:
         assert compared["documents"][0]["target_doc"] == 1
         assert compared["translated"] and all(row["translation"] for row in compared["rows"])
         assert main(["align", files["report.txt"], files["report.txt"], "--server", server.address]) == 1
-        assert "INVALID_ARGUMENT: targets[0]: declared language" in capsys.readouterr().err
+        remote = capsys.readouterr().err
+    assert main(["align", files["report.txt"], files["report.txt"], "--models-dir", str(tiny_models_dir)]) == 1
+    assert capsys.readouterr().err == remote
+    assert remote.startswith("crosswire: error: targets[0]: declared language")
 
 
 @pytest.mark.skipif(not SEEDS.exists(), reason=f"the seed articles are not at {SEEDS}")

@@ -51,12 +51,16 @@ def test_translate_jsonl_and_presegmented(models_env, article, capsys) -> None:
     assert len(capsys.readouterr().out.splitlines()) == 3
 
 
-def test_translate_through_a_server_matches_in_process(models_env, article, capsys) -> None:
+def test_translate_through_a_server_matches_in_process_errors_too(models_env, article, capsys) -> None:
     assert main(["translate", "--from", "ru", str(article)]) == 0
     local = capsys.readouterr().out
+    assert main(["translate", "--from", "fr", str(article)]) == 1
+    local_error = capsys.readouterr().err
     with ServerThread(models_env, max_decoding_length=16) as handle:
         assert main(["translate", "--from", "ru", "--server", handle.address, str(article)]) == 0
-    assert capsys.readouterr().out == local
+        assert capsys.readouterr().out == local
+        assert main(["translate", "--from", "fr", "--server", handle.address, str(article)]) == 1
+        assert capsys.readouterr().err == local_error
 
 
 @pytest.mark.parametrize(

@@ -93,9 +93,15 @@ def remote_failure(address: str, timeout: float, error: CrosswireError) -> str:
         return f"no answer from the server at {address} within {timeout:g} s (raise --timeout)"
     if error.code == grpc.StatusCode.UNIMPLEMENTED:
         return f"the server at {address} does not offer this call: is it a Crosswire server?"
-    reason = _transport_reason(error.details) if error.code == grpc.StatusCode.UNAVAILABLE else None
-    if reason:
-        return f"cannot reach a Crosswire server at {address}: {reason}"
+    if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+        return error.details  # names the field or limit, word for word as in-process
+    if error.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return f"the server at {address} is busy, try again later: {error.details}"
+    if error.code == grpc.StatusCode.UNAVAILABLE:
+        reason = _transport_reason(error.details)
+        if reason:
+            return f"cannot reach a Crosswire server at {address}: {reason}"
+        return f"the server at {address} is not ready: {error.details}"
     return f"{error.code.name}: {error.details}"
 
 
