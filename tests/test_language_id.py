@@ -13,7 +13,7 @@ import pytest
 
 from crosswire import Client, CrosswireError
 from crosswire_server.errors import InvalidInput, UnsupportedPair
-from crosswire_server.segmentation import MIN_CONFIDENCE, identify, segment
+from crosswire_server.segmentation import MIN_CONFIDENCE, check_declared, identify, segment
 from support.server import ServerThread
 from test_translation_engine import make_engine, run
 
@@ -129,3 +129,11 @@ def test_over_grpc_russian_with_only_zh_en_is_invalid_argument(zh_only_models_di
         code, details = _refusal(server.address, [RUSSIAN_REPORT])
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "'ru'" in details and "installed pairs: zh->en" in details
+
+
+def test_a_declared_language_stands_unless_the_text_is_surely_or_visibly_another() -> None:
+    assert check_declared(udhr("zh"), "zh-Hans", "text").language == "zh"
+    assert check_declared(udhr("sr-Latn"), "sr", "text").language in {"bs", "hr"}  # lingua's Serbian is Cyrillic
+    assert check_declared("Путин провел переговоры с Си Цзиньпином", "uk", "text").language == "ru"  # too short
+    with pytest.raises(InvalidInput, match="declared language is 'en' but the text looks 'ru'"):
+        check_declared("Путин провел переговоры.", "en", "text")  # short, but Cyrillic: never English

@@ -14,13 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from crosswire.types import DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
+from crosswire.types import ALIGNMENT_LANGUAGES, DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
 from crosswire_server.alignment.aligner import Aligner
 from crosswire_server.alignment.inputs import eligible, prepare
 from crosswire_server.errors import InvalidInput
-
-#: Languages both the segmentation layer and the sentence encoder handle.
-SUPPORTED_LANGUAGES = ("ru", "en", "zh")
 
 T = TypeVar("T")
 
@@ -66,8 +63,8 @@ class AlignJob:
 
 def _language(value: str, default: str, field_name: str) -> str:
     language = value or default
-    if language not in SUPPORTED_LANGUAGES:
-        raise InvalidInput(f"{field_name}: {language!r} is not supported; use one of {', '.join(SUPPORTED_LANGUAGES)}")
+    if language not in ALIGNMENT_LANGUAGES:
+        raise InvalidInput(f"{field_name}: {language!r} is not supported; use one of {', '.join(ALIGNMENT_LANGUAGES)}")
     return language
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from crosswire.types import Document, Role, Sentence
+from crosswire.types import LANGUAGE_CODE, Document, Role, Sentence
 
 from crosswire_server.errors import InvalidInput
 from crosswire_server.segmentation.duplicates import find_duplicates
@@ -30,7 +30,6 @@ __all__ = ["MAX_SENTENCE_CHARS", "MIN_CONFIDENCE", "Identification", "check_decl
 
 #: A "sentence" longer than this (no usable punctuation) is cut and flagged forced_split.
 MAX_SENTENCE_CHARS = 1000
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 _SPACE = re.compile(r"\s*")
 
 
@@ -46,7 +45,7 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
     if max_sentence_chars < 1:
         raise InvalidInput(f"max_sentence_chars must be at least 1, got {max_sentence_chars}")
     language = (language or "").strip()
-    if language and not _LANGUAGE.fullmatch(language):
+    if language and not LANGUAGE_CODE.fullmatch(language):
         raise InvalidInput(f"language must be a language code such as 'ru' or 'en', got {language[:20]!r}")
     found = identify(text)
     view = View.of(text)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from lingua import LanguageDetector, LanguageDetectorBuilder
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 from crosswire_server.errors import InvalidInput
 
@@ -29,6 +29,8 @@ MISMATCH_CONFIDENCE = 0.9
 MISMATCH_MIN_LETTERS = 150
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LETTER = re.compile(r"[^\W\d_]")
 # Long texts are judged on a few spread-out samples of this many characters.
 _SAMPLE = 1000
@@ -73,18 +75,41 @@ def has_letters(text: str) -> bool:
 def check_declared(text: str, declared: str, field: str) -> Identification:
     """Refuse a text that is, beyond reasonable doubt, not in its declared language; return what was found."""
     found = identify(text)
-    if (
-        declared
-        and found.language
-        and found.language != declared.lower()
-        and found.confidence >= MISMATCH_CONFIDENCE
-        and len(_LETTER.findall(text, 0, _SAMPLE * _SAMPLES)) >= MISMATCH_MIN_LETTERS
-    ):
+    primary = re.split(r"[-_]", declared.lower())[0]
+    if not primary or not found.language or found.language == primary:
+        return found
+    long_enough = len(_LETTER.findall(text, 0, _SAMPLE * _SAMPLES)) >= MISMATCH_MIN_LETTERS
+    if (found.confidence >= MISMATCH_CONFIDENCE and long_enough) or _unwritten(text, primary):
         raise InvalidInput(
             f"{field}: declared language is {declared!r} but the text looks {found.language!r} "
             f"(confidence {found.confidence:.2f})"
         )
     return found
+
+
+def _unwritten(text: str, declared: str) -> bool:
+    """Whether most letters of the text are in a script the declared language is not written in (any length)."""
+    sample = _sample(text)
+    counts = {script: len(pattern.findall(sample)) for script, pattern in _SCRIPT_LETTERS.items()}
+    script = max(counts, key=counts.__getitem__)
+    if 2 * counts[script] <= len(_LETTER.findall(sample)):
+        return False
+    return declared not in _written_in(script)
+
+
+_SCRIPT_LETTERS = {"cyrillic": _CYRILLIC, "latin": _LATIN, "han": _HAN}
+
+
+@cache
+def _written_in(script: str) -> frozenset[str]:
+    """ISO 639-1 codes of the languages lingua knows in a script."""
+    languages = {
+        "cyrillic": Language.all_with_cyrillic_script,
+        "latin": Language.all_with_latin_script,
+        "han": lambda: {Language.CHINESE, Language.JAPANESE},
+    }[script]()
+    codes = {language.iso_code_639_1.name.lower() for language in languages}
+    return frozenset(codes | {"sr"} if script == "latin" else codes)  # lingua knows Serbian in Cyrillic only
 
 
 @cache
