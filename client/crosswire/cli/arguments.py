@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Callable
 
 from crosswire.client import target
+from crosswire.types import ALIGNMENT_LANGUAGES, LANGUAGE_CODE
 
-#: Languages the segmentation rules and the alignment's sentence encoder are built for.
-LANGUAGES = ("ru", "en", "zh")
 #: The --from value that leaves the source language to the service (sent as "").
 DETECT = "detect"
-_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 def positive_int(value: str) -> int:
@@ -40,15 +37,16 @@ def _number(value: str, kind: type, what: str) -> int | float:
 
 def language_code(value: str) -> str:
     """An ISO 639 code such as 'ru' (the models installed decide which pairs work)."""
-    if not _LANGUAGE_CODE.fullmatch(value):
+    if not LANGUAGE_CODE.fullmatch(value):
         raise argparse.ArgumentTypeError(f"not a language code such as 'ru' or 'en': {value[:20]!r}")
     return value.lower()
 
 
 def known_language(value: str) -> str:
-    """One of LANGUAGES."""
-    if value.lower() not in LANGUAGES:
-        raise argparse.ArgumentTypeError(f"{value[:20]!r} is not supported; use one of {', '.join(LANGUAGES)}")
+    """A language the segmentation rules and the sentence encoder are built for (ALIGNMENT_LANGUAGES)."""
+    if value.lower() not in ALIGNMENT_LANGUAGES:
+        raise argparse.ArgumentTypeError(
+            f"{value[:20]!r} is not supported; use one of {', '.join(ALIGNMENT_LANGUAGES)}")
     return value.lower()
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crosswire.cli.arguments import DETECT, LANGUAGES, detect_or, known_language
+from crosswire.cli.arguments import DETECT, detect_or, known_language
 from crosswire.cli.backend import add_backend_arguments, connect
 from crosswire.cli.inputs import read_inputs
 from crosswire.cli.records import dumps, sentence_record
-from crosswire.types import Document, Sentence
+from crosswire.types import ALIGNMENT_LANGUAGES, Document, Sentence
 
 # The listing's columns: name, width and alignment (the text comes last, unpadded).
 _COLUMNS = (("#", 4, ">"), ("START", 7, ">"), ("END", 7, ">"), ("PARA", 4, ">"), ("ROLE", 11, "<"), ("DUP", 4, ">"))
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file; '-' or none = stdin")
     parser.add_argument("--lang", default=DETECT, type=detect_or(known_language), metavar="LANG",
-                        help=f"language of the text: {', '.join(LANGUAGES)} or {DETECT} (default: {DETECT})")
+                        help=f"language of the text: {', '.join(ALIGNMENT_LANGUAGES)} or {DETECT} (default: {DETECT})")
     parser.add_argument("--format", choices=("text", "jsonl"), default="text",
                         help="text: a readable listing; jsonl: one crosswire.v1.Sentence per line")
     add_backend_arguments(parser, engine=False)
