@@ -115,7 +115,10 @@ def spans(html: str) -> list[str]:
 
 def test_page_is_self_contained(graded: Comparison) -> None:
     html = render_comparison(graded, "report.txt")
-    assert not re.search(r"""(src|href)\s*=|url\(|@import|https?://""", html)
+    assert not re.search(r"""src\s*=|href\s*=\s*(?!"#)|url\(|@import|https?://""", html)
+    # In-page jumps only: each ranked article with links leads to its sentences in the coverage column.
+    for target in re.findall(r'href="#([^"]+)"', html):
+        assert f'id="{target}"' in html
     assert "<script>" in html and "<style>" in html
 
 
@@ -149,7 +152,8 @@ def test_compare_html_through_a_server_matches_in_process(capsys, tmp_path: Path
     assert remote.count('class="match"') >= 4 and len(spans(remote)) > 10
     # Titles are file names; the full path stays in the tooltip.
     assert "<h1 title=\"%s\">Crosswire comparison: report.txt</h1>" % paths[0] in remote
-    assert f'<td title="{paths[1]}">tass.txt</td>' in remote and ">feeds/" not in remote.replace(str(folder), "")
+    assert f'<td title="{paths[1]}"><a href="#article-0">tass.txt</a></td>' in remote
+    assert str(folder) not in re.sub(r"<[^>]+>", "", remote)
 
 
 def test_short_names() -> None:
@@ -161,7 +165,7 @@ def test_short_names() -> None:
 def test_counts_name_both_grades_and_coverage_is_badged(graded: Comparison) -> None:
     html = render_comparison(graded, "report.txt")
     ranking = html.split('<table id="ranking">')[1].split("</table>")[0]
-    rows = re.findall(r"<tr><td>(\d)</td><td[^>]*>([^<]+)</td><td>(.*?)</td><td>[\d.]+</td><td>([^<]+)</td><td>([^<]+)</td>",
+    rows = re.findall(r"<tr><td>(\d)</td><td[^>]*>(?:<a[^>]*>)?([^<]+)(?:</a>)?</td><td>(.*?)</td><td>[\d.]+</td><td>([^<]+)</td><td>([^<]+)</td>",
                       ranking)
     assert [(name, source, target) for _, name, _, source, target in rows] == [
         ("tass.txt", "4 same · 1 related", "4 same · 0 related"),

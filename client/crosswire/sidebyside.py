@@ -254,6 +254,12 @@ def _shared_names(names: list[str]) -> str:
     return f'<span title="{escape(", ".join(names))}">{escape(shown)} … +{len(names) - SHARED_NAMES_SHOWN}</span>'
 
 
+def _article_name(page: _Page, k: int) -> str:
+    """An article's short name, a jump to its sentences in the coverage column when it has any there."""
+    name = escape(page.names[k])
+    return f'<a href="#article-{k}">{name}</a>' if k in page.target_links else name
+
+
 def _ranking(page: _Page) -> str:
     """The ranked articles: verdict, score, and linked sentences on each side counted by grade."""
     rows = []
@@ -263,7 +269,7 @@ def _ranking(page: _Page) -> str:
         target = _graded((j, link.grade) for link in links for j in link.target)
         verdict = _coverage_badge(d.coverage) or '<span title="not judged to cover the same event or topic">—</span>'
         rows.append(
-            f'<tr><td>{position}</td><td title="{escape(d.name)}">{escape(short_name(d.name))}</td><td>{verdict}</td>'
+            f'<tr><td>{position}</td><td title="{escape(d.name)}">{_article_name(page, d.target_doc)}</td><td>{verdict}</td>'
             f"<td>{d.score:.3f}</td><td>{_grade_counts(source)}</td><td>{_grade_counts(target)}</td>"
             f"<td>{_shared_names(d.shared_names)}</td></tr>"
         )
@@ -295,7 +301,7 @@ def render_comparison(comparison: Comparison, report_name: str = "report") -> st
     unaligned = defaultdict(set, {k: set(indices) for k, indices in enumerate(alignment.unaligned_targets)})
     shown = [d.target_doc for d in comparison.documents if d.target_doc in page.target_links]
     coverage = "".join(
-        f'<div class="doc"><div class="docname" title="{escape(alignment.target_names[k])}">{escape(page.names[k])} '
+        f'<div class="doc" id="article-{k}"><div class="docname" title="{escape(alignment.target_names[k])}">{escape(page.names[k])} '
         f"{_coverage_badge(by_doc[k].coverage)}</div>"
         + page.document(alignment.targets[k], page.target_links[k], unaligned[k], str(k))
         + "</div>"
