@@ -257,3 +257,12 @@ def test_in_process_alignment_reads_pairs_from_manifests(capsys, files, tiny_mod
     assert main(["align", "--from", "en", "--to", "ru", files["en.txt"], files["ru.txt"],
                  "--models-dir", str(tiny_models_dir)]) == 0
     assert "links" in capsys.readouterr().out
+
+
+def test_unreadable_input_and_unknown_device_are_one_line(capsys, files, tmp_path, tiny_models_dir, monkeypatch) -> None:
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe not text")
+    assert failure(capsys, ["segment", str(binary)]) == (
+        f"crosswire: error: cannot read {binary}: not UTF-8 text (byte 0xff at offset 0)")
+    monkeypatch.setenv("CROSSWIRE_DEVICE", "gpu")
+    assert "gpu" in failure(capsys, ["translate", "--from", "ru", files["ru.txt"], "--models-dir", str(tiny_models_dir)])

@@ -180,7 +180,11 @@ class LocalBackend:
                 raise CLIError(f"no model installed in {self.config.models_dir}; "
                                "install one with `crosswire models fetch NAME` or `crosswire models import PATH`")
             with core_errors():
-                self._engine = TranslationEngine.load(self.config)
+                try:
+                    self._engine = TranslationEngine.load(self.config)
+                except (ValueError, RuntimeError) as exc:  # e.g. an unknown device, or CUDA without a GPU
+                    raise CLIError(f"cannot load the models in {self.config.models_dir} "
+                                   f"(device {self.config.device}): {exc}") from None
         return self._engine
 
     def _installed_pairs(self) -> set[tuple[str, str]]:

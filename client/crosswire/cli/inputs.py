@@ -28,5 +28,7 @@ def _read_file(name: str) -> str:
         raise CLIError(f"file not found: {name}") from None
     except IsADirectoryError:
         raise CLIError(f"{name} is a folder, not a text file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CLIError(f"cannot read {name}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"cannot read {name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    except OSError as exc:
+        raise CLIError(f"cannot read {name}: {exc.strerror or exc}") from None
