@@ -24,9 +24,12 @@ def test_auto_compute_type_is_int8_on_cpu_and_int8_float16_on_gpu() -> None:
     assert resolve_compute_type("float16", "cuda") == "float16"
 
 
-def test_auto_device_follows_what_ctranslate2_sees() -> None:
-    assert resolve_device("auto") == ("cuda" if ctranslate2.get_cuda_device_count() else "cpu")
-    assert resolve_device("cpu") == "cpu"
+@pytest.mark.parametrize("gpus, auto", [(0, "cpu"), (1, "cuda"), (4, "cuda")])
+def test_auto_device_is_cuda_only_where_ctranslate2_sees_a_gpu(monkeypatch: pytest.MonkeyPatch, gpus: int,
+                                                               auto: str) -> None:
+    monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: gpus)
+    assert resolve_device("auto") == auto
+    assert (resolve_device("cpu"), resolve_device("cuda")) == ("cpu", "cuda")  # an explicit choice stands
 
 
 @needs_gpu
