@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import shutil
+import subprocess
 import time
 from concurrent import futures
 from pathlib import Path
@@ -136,6 +138,22 @@ def test_a_timeout_is_not_called_unavailable(capsys, files) -> None:
     finally:
         server.stop(0)
     assert line == f"crosswire: error: no answer from the server at 127.0.0.1:{port} within 0.2 s (raise --timeout)"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make a test certificate")
+def test_tls_failures_say_what_to_change(capsys, files, tiny_models_dir, tmp_path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    with ServerThread(tiny_models_dir, tls_cert=str(cert), tls_key=str(key)) as server:
+        argv = ["segment", files["ru.txt"], "--server", server.address]
+        assert failure(capsys, [*argv, "--tls"]).endswith("its TLS certificate is not trusted "
+                                                          "(name the CA that signed it with --tls-ca PEM)")
+        assert failure(capsys, argv).endswith("the connection failed (add --tls if the server uses TLS)")
+        assert main([*argv, "--tls-ca", str(cert)]) == 0
 
 
 # --- polish -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Unpack
 
 import grpc
@@ -64,6 +65,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser, engine: bool = True) 
     group.add_argument("--timeout", type=positive_float, default=300.0, metavar="SECONDS",
                        help="deadline per call to the server (default: 300)")
     group.add_argument("--tls", action="store_true", help="connect to the server over TLS")
+    group.add_argument("--tls-ca", metavar="PEM", type=Path,
+                       help="with --tls: trust the server certificates this CA (or self-signed certificate) signed")
     if not engine:
         return
     try:
@@ -76,7 +79,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser, engine: bool = True) 
 def connect(args: argparse.Namespace) -> Backend:
     """The backend the arguments ask for: --server HOST:PORT, else in-process."""
     if args.server:
-        return RemoteBackend(args.server, args.timeout, args.tls)
+        return RemoteBackend(args.server, args.timeout, args.tls or bool(args.tls_ca), _read_ca(args.tls_ca))
     require_server_side()
     from crosswire_server.config import ServerConfig
 
@@ -85,6 +88,15 @@ def connect(args: argparse.Namespace) -> Backend:
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     return LocalBackend(config)
+
+
+def _read_ca(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read --tls-ca {path}: {exc.strerror or exc}") from None
 
 
 def remote_failure(address: str, timeout: float, error: CrosswireError) -> str:
@@ -112,6 +124,8 @@ def _transport_reason(details: str) -> str | None:
         return "connection refused (is `crosswire serve` running there?)"
     if "resolving" in lowered or "dns" in lowered or "name not found" in lowered:
         return "unknown host"
+    if "certificate_verify_failed" in lowered:
+        return "its TLS certificate is not trusted (name the CA that signed it with --tls-ca PEM)"
     if "handshake" in lowered:
         return "the TLS handshake failed (leave out --tls for a plaintext server)"
     if lowered.startswith(("failed to connect", "socket closed", "connection reset", "connections to all backends")):
@@ -122,12 +136,13 @@ def _transport_reason(details: str) -> str | None:
 class RemoteBackend:
     """Runs calls on a Crosswire server through the blocking client."""
 
-    def __init__(self, address: str, timeout: float, tls: bool) -> None:
+    def __init__(self, address: str, timeout: float, tls: bool, root_certificates: bytes | None = None) -> None:
         self.address, self.timeout = target(address), timeout
+        channel = {"timeout": timeout, "tls": tls, "root_certificates": root_certificates}
         # One attempt: retries with backoff would turn "connection refused" into a deadline exceeded.
-        with Client(address, timeout=timeout, tls=tls, retries=0) as probe:
+        with Client(address, retries=0, **channel) as probe:
             self._call(probe.health, timeout=min(timeout, HEALTH_TIMEOUT_S))
-        self._client = Client(address, timeout=timeout, tls=tls)
+        self._client = Client(address, **channel)
 
     def _call(self, method: Callable[..., T], *positional: Any, **settings: Any) -> T:
         try:
