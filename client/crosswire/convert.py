@@ -1,7 +1,10 @@
 """Protobuf messages ↔ the typed results of `crosswire.types`, in both directions.
 
-The server's gRPC layer and the client use the same functions, so the wire
-format is described in exactly one place.
+Both directions are client needs, not only the server's: the client reads
+responses (`*_from_pb`) and builds requests, and the command prints typed results,
+in-process ones too, as the messages' JSON (`*_to_pb`, cli/records.py). The
+server's gRPC layer uses the same functions, so the wire format is described in
+exactly one place, inside the package a client installs.
 """
 
 from __future__ import annotations
