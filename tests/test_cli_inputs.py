@@ -204,7 +204,7 @@ def _parses_as(record: dict, message_type) -> None:
 
 
 def test_one_json_shape_for_a_sentence_the_protobuf_mapping(capsys, files, no_models) -> None:
-    fields = {f.name for f in segmentation_pb2.Sentence.DESCRIPTOR.fields}
+    fields = [f.name for f in segmentation_pb2.Sentence.DESCRIPTOR.fields]
     assert main(["segment", files["ru.txt"], "--format", "jsonl"]) == 0
     segmented = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert main(["align", files["ru.txt"], files["en.txt"], "--format", "json"]) == 0
@@ -212,7 +212,7 @@ def test_one_json_shape_for_a_sentence_the_protobuf_mapping(capsys, files, no_mo
     assert main(["compare", files["ru.txt"], files["en.txt"], "--format", "json"]) == 0
     compared = json.loads(capsys.readouterr().out)
     for sentences in (segmented, aligned["source"]["sentences"], compared["alignment"]["source"]["sentences"]):
-        assert [set(s) for s in sentences] == [fields] * 2
+        assert [list(s) for s in sentences] == [fields] * 2  # every field, in the .proto's order
         assert sentences == segmented
     assert segmented[0]["role"] == "SEGMENT_ROLE_BODY"
     _parses_as(aligned, alignment_pb2.AlignResponse)

@@ -20,8 +20,23 @@ from crosswire.types import Alignment, Comparison, Sentence, Translation
 
 def message_dict(message: Message) -> dict[str, Any]:
     """A message as protobuf's JSON mapping, with the proto's field names and every field present."""
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    record = json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                       always_print_fields_with_no_presence=True)
+    return _in_field_order(message, record)
+
+
+def _in_field_order(message: Message, record: dict[str, Any]) -> dict[str, Any]:
+    """The record's keys in the .proto's order (json_format puts the fields left at their default last)."""
+    ordered = {}
+    for field in message.DESCRIPTOR.fields:
+        if field.name not in record:
+            continue
+        value, nested = record[field.name], getattr(message, field.name)
+        if field.message_type is not None:
+            value = ([_in_field_order(m, v) for m, v in zip(nested, value)] if field.is_repeated
+                     else _in_field_order(nested, value))
+        ordered[field.name] = value
+    return ordered
 
 
 def dumps(record: dict[str, Any]) -> str:
