@@ -16,7 +16,8 @@ from crosswire.cli import main
 from crosswire.convert import comparison_from_pb, comparison_to_pb
 from crosswire.sidebyside import render_comparison, short_name
 from crosswire.types import (
-    CompareRow, Comparison, Coverage, Disagreement, DisagreementKind, Evidence, Grade, Link, SharedTerm,
+    Alignment, AlignMode, CompareRow, Comparison, Coverage, Disagreement, DisagreementKind, Evidence, Grade, Link,
+    RankedDocument, SharedTerm,
 )
 from crosswire_server.alignment import Aligner, prepare, presegment
 from support.chromium import computed_styles, find_chromium, load_page
@@ -263,6 +264,38 @@ def test_legend_is_what_sentences_wear(chromium: str, graded: Comparison, tmp_pa
     pixels = load_page(chromium, page).pixels[..., :3].reshape(-1, 3)
     for grade in ("same", "related"):
         assert (pixels == np.array(_rgb(colour[grade]))).all(axis=1).sum() > 500, grade
+
+
+def _eight_articles() -> Comparison:
+    """A 60-sentence report against eight 60-sentence articles, each with five links and many shared names."""
+    report = presegment("\n".join(f"Предложение отчёта номер {i} о переговорах в Брюсселе." for i in range(60)), "ru")
+    articles = [presegment("\n".join(f"Sentence {j} of article {k} about the talks in Brussels." for j in range(60)), "en")
+                for k in range(8)]
+    links = [Link([i], k, [i], 0.3, Grade.SAME if i % 2 else Grade.RELATED, Evidence(0.7))
+             for k in range(8) for i in range(5 * k, 5 * k + 5)]
+    linked = {i for link in links for i in link.source}
+    names = [f"/home/analyst/feeds/2016-12-06/outlet_{k}.txt" for k in range(8)]
+    alignment = Alignment(report, articles, names, AlignMode.COMPARABLE, links,
+                          unaligned_source=[i for i in range(60) if i not in linked],
+                          unaligned_targets=[[j for j in range(60) if not 5 * k <= j < 5 * k + 5] for k in range(8)])
+    shared = [f"{name}{n}" for n in range(12) for name in ("Stoltenberg", "Lavrov", "Brussels", "Kerry")]
+    return Comparison(
+        alignment,
+        documents=[RankedDocument(k, names[k], 0.5 - k / 20, shared_names=shared) for k in range(8)],
+        rows=[CompareRow(i, report.sentences[i].text, None, [link for link in links if i in link.source])
+              for i in range(60)],
+    )
+
+
+def test_eight_articles_of_sixty_sentences_stay_readable(chromium: str, tmp_path: Path) -> None:
+    page = tmp_path / "eight.html"
+    page.write_text(render_comparison(_eight_articles(), "report.txt"), encoding="utf-8")
+    (legend,) = computed_styles(chromium, page, "#legend", [])
+    assert legend["top"] < 1000  # the ranking of eight articles and the legend fit the first screen
+    report, *articles = computed_styles(chromium, page, ".doc", [])
+    assert len(articles) == 8
+    # Articles show their linked paragraphs; the 55 others of each fold away.
+    assert sum(article["height"] for article in articles) < 1.5 * report["height"]
 
 
 def test_console_errors_are_detected(chromium: str, tmp_path: Path) -> None:

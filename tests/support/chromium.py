@@ -89,7 +89,9 @@ _PROBE = """<script>
     Array.from(el.attributes).forEach(function (a) { attributes[a.name] = a.value; });
     %s.forEach(function (name) { values[name] = style.getPropertyValue(name); });
     var first = el.firstElementChild;
-    return {attributes: attributes, style: values, label: first ? first.textContent : ''};
+    var box = el.getBoundingClientRect();
+    return {attributes: attributes, style: values, label: first ? first.textContent : '',
+            top: box.top + window.scrollY, height: box.height};
   });
   var out = document.createElement('pre');
   out.id = 'chromium-probe';
@@ -99,14 +101,16 @@ _PROBE = """<script>
 </script>"""
 
 
-def computed_styles(chromium: str, page: Path, selector: str, properties: list[str]) -> list[dict]:
-    """Every element matching `selector` once the page ran: its attributes, the computed value of each
-    of `properties`, and the text of its first child element ("label")."""
+def computed_styles(chromium: str, page: Path, selector: str, properties: list[str],
+                    size: tuple[int, int] = (1280, 1600)) -> list[dict]:
+    """Every element matching `selector` once the page ran in a window of `size`: its attributes, the
+    computed value of each of `properties`, the text of its first child element ("label"), and where it
+    is drawn ("top" and "height" in CSS pixels from the top of the page)."""
     probe = _PROBE % (json.dumps(selector), json.dumps(properties))
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / page.name
         copy.write_text(page.read_text(encoding="utf-8") + probe, encoding="utf-8")
-        dumped = _run(chromium, copy.resolve().as_uri(), "--dump-dom")
+        dumped = _run(chromium, copy.resolve().as_uri(), f"--window-size={size[0]},{size[1]}", "--dump-dom")
     match = re.search(r'<pre id="chromium-probe">(.*?)</pre>', dumped.stdout, re.S)
     if match is None:
         raise RuntimeError(f"the probe did not run: {dumped.stderr[-2000:]}")
