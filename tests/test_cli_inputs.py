@@ -284,3 +284,11 @@ def test_unreadable_input_and_unknown_device_are_one_line(capsys, files, tmp_pat
         f"crosswire: error: cannot read {binary}: not UTF-8 text (byte 0xff at offset 0)")
     monkeypatch.setenv("CROSSWIRE_DEVICE", "gpu")
     assert "gpu" in failure(capsys, ["translate", "--from", "ru", files["ru.txt"], "--models-dir", str(tiny_models_dir)])
+
+
+def test_an_unexpected_error_is_still_one_line(capsys, files, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise KeyError("sentences")
+
+    monkeypatch.setattr("crosswire.cli.segment.listing", broken)
+    assert failure(capsys, ["segment", files["ru.txt"]]) == "crosswire: internal error: KeyError: 'sentences'"
