@@ -290,5 +290,5 @@ def test_an_unexpected_error_is_still_one_line(capsys, files, monkeypatch) -> No
     def broken(*args, **kwargs):
         raise KeyError("sentences")
 
-    monkeypatch.setattr("crosswire.cli.segment.listing", broken)
+    monkeypatch.setattr("crosswire.cli.segment.connect", broken)
     assert failure(capsys, ["segment", files["ru.txt"]]) == "crosswire: internal error: KeyError: 'sentences'"
