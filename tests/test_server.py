@@ -83,10 +83,12 @@ def test_stream_answers_every_id_and_reports_errors_per_item(client: Client) -> 
     for result in results:
         by_id.setdefault(result.id, []).append(result)
     assert sorted(by_id) == ["bad"] + [f"id-{i}" for i in range(6)]
-    assert sum(r.translation is not None for r in results) == 7
+    assert sum(r.translation is not None for r in results) == 6
     duplicate = [r for r in by_id["id-0"] if r.error]
     assert duplicate and duplicate[0].code == "INVALID_ARGUMENT" and "unique" in duplicate[0].error
-    # "bad" is Latin text declared Russian: it still translates (no crash); a wrong pair is an item error.
+    # "bad" is Latin text declared Russian: an item error, as is a wrong pair; the stream goes on.
+    (bad,) = by_id["bad"]
+    assert bad.code == "INVALID_ARGUMENT" and "declared language is 'ru'" in bad.error
     errors = list(client.translate_stream([("x", "Bonjour.")], source="fr"))
     assert errors[0].code == "INVALID_ARGUMENT" and "fr->en" in errors[0].error
 
