@@ -143,7 +143,7 @@ def test_unspecified_role_is_rejected(server: ServerThread) -> None:
 
 
 def test_overload_is_resource_exhausted(client: Client) -> None:
-    report = "\n".join(f"Report {i} says that prices rose by {3 * i} percent." for i in range(30))
+    report = "\n".join(f"В отчете {i} сказано, что цены выросли на {3 * i} процента." for i in range(30))
     code, details = code_of(lambda: client.translate([report], source="ru"))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "max_queued_sentences=20" in details
 
