@@ -17,7 +17,7 @@ from crosswire.convert import comparison_from_pb, comparison_to_pb
 from crosswire.sidebyside import render_comparison, short_name
 from crosswire.types import (
     Alignment, AlignMode, CompareRow, Comparison, Coverage, Disagreement, DisagreementKind, Evidence, Grade, Link,
-    RankedDocument, SharedTerm,
+    RankedDocument, SentenceRef, SharedTerm,
 )
 from crosswire_server.alignment import Aligner, prepare, presegment
 from support.chromium import computed_styles, find_chromium, load_page
@@ -85,7 +85,7 @@ def graded(comparison: Comparison) -> Comparison:
         rows=[CompareRow(i, report.sentences[i].text, None, [link for link in links if i in link.source])
               for i in (0, 2, 3, 4, 5)],
         only_in_report=[5],
-        only_in_coverage=[],
+        only_in_coverage=[SentenceRef(2, 0), SentenceRef(2, 1)],
     )
 
 
@@ -202,6 +202,12 @@ def test_evidence_shows_shared_words_and_what_differs(graded: Comparison) -> Non
     assert "words: Коалиция ~ coalition" in rows and "names: Керри ~ Kerry" in rows
     assert '<span class="differs" title="stated differently">number 6 000 ≠ 8,000</span>' in rows
     assert "P(same fact) 0.91" in rows and "P(same fact) 0.08" in rows
+
+
+def test_what_only_the_coverage_reports_is_grouped_by_article(graded: Comparison) -> None:
+    html = render_comparison(graded, "report.txt")
+    only = html.split("Only in the English coverage")[1]
+    assert re.search(r"<li><b>bbc.txt</b> \(2\)<ul><li>\[0\] Kerry met[^<]*</li><li>\[1\] The coalition", only)
 
 
 def test_page_renders_in_chromium(chromium: str, comparison: Comparison, tmp_path: Path) -> None:

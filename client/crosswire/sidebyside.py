@@ -315,10 +315,14 @@ def render_comparison(comparison: Comparison, report_name: str = "report") -> st
         translation = escape(row.translation) if row.translation else '<span class="skipped">no translation model</span>'
         rows.append(f"<tr><td>{row.source}</td><td>{escape(row.text)}</td><td class=\"mt\">{translation}</td>"
                     f"<td>{matches}</td></tr>")
+    only_by_article: dict[int, list[int]] = defaultdict(list)
+    for ref in comparison.only_in_coverage:
+        only_by_article[ref.target_doc].append(ref.index)
     only_coverage = "".join(
-        f"<li><b>{escape(page.names[ref.target_doc])}</b> [{ref.index}] "
-        f"{escape(alignment.targets[ref.target_doc].sentences[ref.index].text)}</li>"
-        for ref in comparison.only_in_coverage
+        f"<li><b>{escape(page.names[k])}</b> ({len(indices)})<ul>"
+        + "".join(f"<li>[{j}] {escape(alignment.targets[k].sentences[j].text)}</li>" for j in indices)
+        + "</ul></li>"
+        for k, indices in only_by_article.items()
     )
     only_report = "".join(
         f"<li>[{i}] {escape(alignment.source.sentences[i].text)}</li>" for i in comparison.only_in_report
