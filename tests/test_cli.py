@@ -54,12 +54,12 @@ def test_translate_jsonl_and_presegmented(models_env, article, capsys) -> None:
 def test_translate_through_a_server_matches_in_process_errors_too(models_env, article, capsys) -> None:
     assert main(["translate", "--from", "ru", str(article)]) == 0
     local = capsys.readouterr().out
-    assert main(["translate", "--from", "fr", str(article)]) == 1
+    assert main(["translate", "--from", "ru", "--to", "de", str(article)]) == 1
     local_error = capsys.readouterr().err
     with ServerThread(models_env, max_decoding_length=16) as handle:
         assert main(["translate", "--from", "ru", "--server", handle.address, str(article)]) == 0
         assert capsys.readouterr().out == local
-        assert main(["translate", "--from", "fr", "--server", handle.address, str(article)]) == 1
+        assert main(["translate", "--from", "ru", "--to", "de", "--server", handle.address, str(article)]) == 1
         assert capsys.readouterr().err == local_error
 
 
@@ -67,7 +67,7 @@ def test_translate_through_a_server_matches_in_process_errors_too(models_env, ar
     "argv, message",
     [
         (["translate", "missing.txt"], "file not found: missing.txt"),
-        (["translate", "--from", "fr", "ARTICLE"], "no installed model translates fr->en"),
+        (["translate", "--from", "ru", "--to", "de", "ARTICLE"], "no installed model translates ru->de"),
         (["translate", "--server", "127.0.0.1:1", "--timeout", "3", "ARTICLE"],
          "cannot reach a Crosswire server at 127.0.0.1:1: connection refused"),
     ],
