@@ -137,3 +137,9 @@ def test_a_declared_language_stands_unless_the_text_is_surely_or_visibly_another
     assert check_declared("Путин провел переговоры с Си Цзиньпином", "uk", "text").language == "ru"  # too short
     with pytest.raises(InvalidInput, match="declared language is 'en' but the text looks 'ru'"):
         check_declared("Путин провел переговоры.", "en", "text")  # short, but Cyrillic: never English
+
+
+def test_a_declared_pair_without_a_model_is_said_before_a_mismatch(tiny_models_dir: Path) -> None:
+    engine = make_engine(tiny_models_dir)
+    with pytest.raises(UnsupportedPair, match="no installed model translates fr->en"):
+        run(engine, engine.translate([RUSSIAN_REPORT], source="fr"))

@@ -195,6 +195,7 @@ class TranslationEngine:
         """
         field_name = f"texts[{index}]"
         if source:
+            self.pick_model(source, target, name)  # a missing model for the pair is said first
             return source, identify(text) if presegmented else check_declared(text, source, field_name)
         found = identify(text)
         models = [self._models[name]] if name in self._models else list(self._models.values())
