@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TypeVar
 
 from crosswire.client import target
 from crosswire.types import ALIGNMENT_LANGUAGES, LANGUAGE_CODE
 
 #: The --from value that leaves the source language to the service (sent as "").
 DETECT = "detect"
+N = TypeVar("N", int, float)
 
 
 def positive_int(value: str) -> int:
@@ -28,7 +30,7 @@ def positive_float(value: str) -> float:
     return number
 
 
-def _number(value: str, kind: type, what: str) -> int | float:
+def _number(value: str, kind: Callable[[str], N], what: str) -> N:
     try:
         return kind(value)
     except ValueError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Unpack
@@ -138,11 +139,11 @@ class RemoteBackend:
 
     def __init__(self, address: str, timeout: float, tls: bool, root_certificates: bytes | None = None) -> None:
         self.address, self.timeout = target(address), timeout
-        channel = {"timeout": timeout, "tls": tls, "root_certificates": root_certificates}
+        client = functools.partial(Client, address, timeout=timeout, tls=tls, root_certificates=root_certificates)
         # One attempt: retries with backoff would turn "connection refused" into a deadline exceeded.
-        with Client(address, retries=0, **channel) as probe:
+        with client(retries=0) as probe:
             self._call(probe.health, timeout=min(timeout, HEALTH_TIMEOUT_S))
-        self._client = Client(address, **channel)
+        self._client = client()
 
     def _call(self, method: Callable[..., T], *positional: Any, **settings: Any) -> T:
         try:
