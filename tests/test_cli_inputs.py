@@ -292,3 +292,14 @@ def test_an_unexpected_error_is_still_one_line(capsys, files, monkeypatch) -> No
 
     monkeypatch.setattr("crosswire.cli.segment.connect", broken)
     assert failure(capsys, ["segment", files["ru.txt"]]) == "crosswire: internal error: KeyError: 'sentences'"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_reading_from_a_terminal_says_how_to_end(capsys, no_models, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal(RU))
+    assert main(["segment"]) == 0
+    assert capsys.readouterr().err.startswith("crosswire: reading the text from the terminal; end it with Ctrl-D")

@@ -14,11 +14,17 @@ def read_inputs(files: list[str]) -> list[tuple[str, str]]:
     """(name, text) for each input; '-' or nothing means stdin. Fails on a missing, unreadable or empty input."""
     inputs = []
     for name in files or [STDIN]:
-        text = sys.stdin.read() if name == STDIN else _read_file(name)
+        text = _read_stdin() if name == STDIN else _read_file(name)
         if not text.strip():
             raise CLIError(f"{'stdin' if name == STDIN else name} has no text ({'empty' if not text else 'only blanks'})")
         inputs.append((name, text))
     return inputs
+
+
+def _read_stdin() -> str:
+    if sys.stdin.isatty():  # a person at a terminal who gave no file: say why nothing happens
+        print("crosswire: reading the text from the terminal; end it with Ctrl-D (or give a FILE)", file=sys.stderr)
+    return sys.stdin.read()
 
 
 def _read_file(name: str) -> str:
