@@ -1,4 +1,4 @@
-"""The contract in proto/ passes buf's lint, breaks nothing its previous commit offered, and the generated code is fresh.
+"""The contract in proto/ passes buf lint, breaks nothing of the previous commit's, and its generated code is fresh.
 
 The rules live in proto/buf.yaml: buf's STANDARD lint plus COMMENTS (every
 message, field, enum value and RPC documented), and FILE-level breaking-change

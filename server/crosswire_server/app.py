@@ -51,7 +51,8 @@ def check_port_free(host: str, port: int) -> None:
     if port == 0:
         return
     try:
-        addresses = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        addresses = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
     except socket.gaierror:
         return  # gRPC reports a host it cannot resolve
     for family, kind, protocol, _, address in addresses:
@@ -145,7 +146,8 @@ class CrosswireServer:
         try:
             engine = self._preloaded or await asyncio.to_thread(TranslationEngine.load, self.config)
         except Exception as exc:
-            self.load_error = f"loading the models in {self.config.models_dir} failed (device={self.config.device}): {exc}"
+            device = self.config.device
+            self.load_error = f"loading the models in {self.config.models_dir} failed (device={device}): {exc}"
             log.error(self.load_error)
             self.runtime.set_problem(self.load_error)
             return
