@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crosswire.cli.arguments import add_language_arguments, known_language
+from crosswire.cli.arguments import add_language_arguments
 from crosswire.cli.backend import add_backend_arguments, connect
 from crosswire.cli.inputs import read_inputs
 from crosswire.cli.records import alignment_record, dumps
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_alignment_arguments(parser: argparse.ArgumentParser) -> None:
     """Options align and compare share: languages, presegmented input, where to run."""
-    add_language_arguments(parser, known_language)
+    add_language_arguments(parser, known_only=True)
     parser.add_argument("--presegmented", action="store_true", help="one sentence per input line")
     add_backend_arguments(parser)
 

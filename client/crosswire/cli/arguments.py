@@ -69,10 +69,14 @@ def server_address(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_language_arguments(parser: argparse.ArgumentParser,
-                           language: Callable[[str], str] = language_code) -> None:
-    """--from (default: detect) and --to (default: en), the same in every command that takes them."""
+def add_language_arguments(parser: argparse.ArgumentParser, known_only: bool = False) -> None:
+    """--from (default: detect) and --to (default: en), the same in every command that takes them.
+
+    With `known_only`, only ALIGNMENT_LANGUAGES; otherwise any code (the installed models decide).
+    """
+    language = known_language if known_only else language_code
+    codes = ", ".join(ALIGNMENT_LANGUAGES) if known_only else "a code such as ru"
     parser.add_argument("--from", dest="source_language", default=DETECT, type=detect_or(language), metavar="LANG",
-                        help=f"source language, e.g. ru, or '{DETECT}' to leave it to the service (default: {DETECT})")
+                        help=f"source language: {codes}, or {DETECT} to leave it to the service (default: {DETECT})")
     parser.add_argument("--to", dest="target_language", default="en", type=language, metavar="LANG",
-                        help="target language (default: en)")
+                        help=f"target language: {codes} (default: en)")

@@ -60,7 +60,9 @@ class Backend(Protocol):
 
 def add_backend_arguments(parser: argparse.ArgumentParser, engine: bool = True) -> None:
     """--server and friends, plus (with `engine`, when the server side is installed) the in-process engine flags."""
-    group = parser.add_argument_group("where to run")
+    engine_note = ", where the flags after --tls-ca (models folder, device, threads) apply" if engine else ""
+    group = parser.add_argument_group(
+        "where to run", f"On the server given with --server; otherwise in this process{engine_note}.")
     group.add_argument("--server", metavar="HOST[:PORT]", type=server_address,
                        help="use this Crosswire server (port 50051 if left out) instead of running in-process")
     group.add_argument("--timeout", type=positive_float, default=300.0, metavar="SECONDS",
