@@ -303,3 +303,12 @@ def test_reading_from_a_terminal_says_how_to_end(capsys, no_models, monkeypatch)
     monkeypatch.setattr("sys.stdin", Terminal(RU))
     assert main(["segment"]) == 0
     assert capsys.readouterr().err.startswith("crosswire: reading the text from the terminal; end it with Ctrl-D")
+
+
+def test_a_damaged_model_is_one_line(capsys, files, tiny_models_dir, tmp_path) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, models)
+    for spm in models.rglob("*.spm"):
+        spm.write_bytes(b"not a sentencepiece model")
+    line = failure(capsys, ["translate", "--from", "ru", files["ru.txt"], "--models-dir", str(models)])
+    assert line.startswith(f"crosswire: error: cannot load the models in {models} (device auto): ")

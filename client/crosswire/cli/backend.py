@@ -200,7 +200,7 @@ class LocalBackend:
             with core_errors():
                 try:
                     self._engine = TranslationEngine.load(self.config)
-                except (ValueError, RuntimeError) as exc:  # e.g. an unknown device, or CUDA without a GPU
+                except (ValueError, RuntimeError, OSError) as exc:  # e.g. an unknown device, CUDA without a GPU, a damaged file
                     raise CLIError(f"cannot load the models in {self.config.models_dir} "
                                    f"(device {self.config.device}): {exc}") from None
         return self._engine
