@@ -204,8 +204,9 @@ class TranslationEngine:
         if not has_letters(text) and len(sources) == 1:
             return sources[0], found  # no letters (numbers, punctuation): nothing to mistranslate
         if not found.sure:
+            guess = f"best guess {found}" if found.language else "too little text"
             raise InvalidInput(
-                f"{field_name}: could not identify the source language (best guess {found}); "
+                f"{field_name}: could not identify the source language ({guess}); "
                 f"set source_language; installed pairs: {installed}"
             )
         if found.language not in sources:
