@@ -102,7 +102,8 @@ def test_an_unsure_guess_is_not_acted_on(tiny_models_dir: Path) -> None:
     engine = make_engine(tiny_models_dir)
     text = "Ok"
     assert not identify(text).sure
-    with pytest.raises(InvalidInput, match=r"texts\[0\]: could not identify the source language .* set source_language"):
+    expected = r"texts\[0\]: could not identify the source language \(too little text\); set source_language"
+    with pytest.raises(InvalidInput, match=expected):
         run(engine, engine.translate([text]))
 
 
