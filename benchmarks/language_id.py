@@ -200,8 +200,8 @@ def confidence_report(results: dict[tuple[str, str], dict]) -> None:
         wrong = Counter(code for code, _, expected in acted if code != expected)
         print(f"| {name} | {length} | {len(acted) / len(answers):.3f} | {sum(wrong.values()) / max(len(acted), 1):.3f}"
               f" | {dict(wrong.most_common(3)) or ''} |")
-    print(f"\ncrosswire, declared language refused (check_declared: another language at >= "
-          f"{crosswire_language.MISMATCH_CONFIDENCE}, text of >= {crosswire_language.MISMATCH_MIN_LETTERS} letters),"
+    print(f"\ncrosswire, declared language refused (check_declared: mostly in another script, or another language"
+          f" at >= {crosswire_language.MISMATCH_CONFIDENCE} in >= {crosswire_language.MISMATCH_MIN_LETTERS} letters),"
           " texts of two consecutive lines")
     print("| set | declared right, refused | declared 'ru', refused |")
     print("|---|---|---|")

@@ -144,3 +144,9 @@ def test_a_declared_pair_without_a_model_is_said_before_a_mismatch(tiny_models_d
     engine = make_engine(tiny_models_dir)
     with pytest.raises(UnsupportedPair, match="no installed model translates fr->en"):
         run(engine, engine.translate([RUSSIAN_REPORT], source="fr"))
+
+
+def test_serbian_in_latin_script_declared_serbian_is_not_refused() -> None:
+    text = udhr("sr-Latn", 10)
+    assert identify(text).confidence >= 0.9  # sure it is Bosnian or Croatian, which lingua cannot tell from it
+    assert check_declared(text, "sr", "text").language in {"bs", "hr"}

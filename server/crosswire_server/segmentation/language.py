@@ -28,6 +28,9 @@ MISMATCH_CONFIDENCE = 0.9
 #: full of names were confidently taken for Tagalog, Latin or Italian on FLORES; no pair of them was.
 MISMATCH_MIN_LETTERS = 150
 
+# Standard varieties of one language that lingua cannot tell apart in Latin script (it knows
+# Serbian in Cyrillic only): a text declared as one of them and found to be another is not refused.
+_VARIANTS = frozenset({"sr", "hr", "bs"})
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -76,7 +79,7 @@ def check_declared(text: str, declared: str, field: str) -> Identification:
     """Refuse a text that is, beyond reasonable doubt, not in its declared language; return what was found."""
     found = identify(text)
     primary = re.split(r"[-_]", declared.lower())[0]
-    if not primary or not found.language or found.language == primary:
+    if not primary or not found.language or found.language == primary or {primary, found.language} <= _VARIANTS:
         return found
     long_enough = len(_LETTER.findall(text, 0, _SAMPLE * _SAMPLES)) >= MISMATCH_MIN_LETTERS
     if (found.confidence >= MISMATCH_CONFIDENCE and long_enough) or _unwritten(text, primary):
