@@ -17,8 +17,8 @@ from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crosswire.cli import build_parser, main
-from crosswire.cli.backend import Backend, LocalBackend, RemoteBackend
-from crosswire.client import AlignSettings, Client, CompareSettings, TranslateSettings, translate_request
+from crosswire.cli.backend import Backend, LocalBackend, RemoteBackend, remote_failure
+from crosswire.client import AlignSettings, Client, CompareSettings, CrosswireError, TranslateSettings, translate_request
 from crosswire.convert import align_request, compare_request
 from crosswire.types import AlignMode, Role
 from crosswire_server.config import ServerConfig
@@ -312,3 +312,20 @@ def test_a_damaged_model_is_one_line(capsys, files, tiny_models_dir, tmp_path) -
         spm.write_bytes(b"not a sentencepiece model")
     line = failure(capsys, ["translate", "--from", "ru", files["ru.txt"], "--models-dir", str(models)])
     assert line.startswith(f"crosswire: error: cannot load the models in {models} (device auto): ")
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "message"),
+    [
+        (grpc.StatusCode.UNIMPLEMENTED, "Method not found!",
+         "the server at h:1 does not offer this call: is it a Crosswire server?"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "queue full", "the server at h:1 is busy, try again later: queue full"),
+        (grpc.StatusCode.UNAVAILABLE, "no translation model is loaded",
+         "the server at h:1 is not ready: no translation model is loaded"),
+        (grpc.StatusCode.UNAVAILABLE, "errors resolving h:1: Domain name not found",
+         "cannot reach a Crosswire server at h:1: unknown host"),
+        (grpc.StatusCode.INTERNAL, "boom", "INTERNAL: boom"),
+    ],
+)
+def test_server_answers_in_words(code, details, message) -> None:
+    assert remote_failure("h:1", 5, CrosswireError(code, details)) == message
