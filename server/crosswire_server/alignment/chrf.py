@@ -4,10 +4,11 @@ Score (i, j) equals sacrebleu's `CHRF().sentence_score(hypotheses[i], [reference
 character n-grams of orders 1-6, whitespace removed, case kept, clipped counts; precision and recall are
 averaged over the orders both sentences have, then combined as an F-score with beta = 2 (recall weighs more).
 
-To stay fast and small at the request limits, the k-th occurrence of an n-gram in a sentence is one
-"token", so a clipped count is the number of tokens two sentences share. Tokens common on both sides
-are counted with dense matrix products over those few tokens; the rest pair up through an inverted
-index. References go in chunks, so the working memory is a few times one chunk's share of the output.
+To stay fast and small at the request limits (1,000 x 10,000 sentences: about 220 MiB, where a dense
+sentence x n-gram matrix needs 2 GiB; benchmarks/chrf.py), each sentence's n-gram counts are kept
+sparse. N-grams that many pairs share are counted with a matrix product over just those n-grams; the
+rare ones pair up through an inverted index. References go in chunks, so the working memory is a few
+(hypotheses x chunk) matrices.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ MAX_ORDER = 6
 BETA = 2
 #: References scored together; bounds the working memory to a few (hypotheses x chunk) matrices.
 REFERENCE_CHUNK = 1024
-#: Sentence pairs sharing a rare token that are counted per step of the inverted index.
+#: Sentence pairs sharing a rare n-gram that are counted per step of the inverted index.
 PAIR_STEP = 1 << 18
-#: A token goes to the dense product when this share of all (hypothesis, reference) pairs share it,
-#: where a matrix product is cheaper than listing those pairs one by one.
+#: An n-gram goes to the matrix product when this share of all (hypothesis, reference) pairs share it,
+#: where a product is cheaper than listing those pairs one by one.
 DENSE_SHARE = 1e-3
 
 
@@ -50,13 +51,12 @@ def _starts(sorted_values: np.ndarray) -> np.ndarray:
     return changed
 
 
-def _count_ngrams(texts: list[str]) -> Iterator[_Counts]:
+def _count_ngrams(texts: list[str], lengths: np.ndarray) -> Iterator[_Counts]:
     """Order by order, the n-gram counts of every sentence, with one sort per order.
 
     An n-gram is keyed by its (n-1)-gram prefix's id and its last character; sorting (key, sentence)
     numbers the n-grams and groups each one's occurrences by sentence.
     """
-    lengths = np.array([len(text) for text in texts], dtype=np.int64)
     codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     present = np.zeros(int(codes.max(initial=0)) + 1, dtype=bool)
     present[codes] = True
@@ -147,6 +147,7 @@ def _f_scores(left: list[_Counts], right: list[_Counts], left_lengths: np.ndarra
     denominator *= effective
     precision *= recall
     precision *= 1 + factor
+    # Where the denominator is 0, recall is 0 too, and stays as the score.
     return np.divide(precision, denominator, out=recall, where=denominator > 0)
 
 
@@ -159,7 +160,7 @@ def chrf_matrix(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndar
     lengths = np.array([len(text) for text in texts], dtype=np.int64)
     first_right = len(hypotheses)
     left, right = [], []
-    for counts in _count_ngrams(texts):
+    for counts in _count_ngrams(texts, lengths):
         left.append(counts.part(slice(0, first_right)))
         right.append(counts.part(slice(first_right, len(texts))))
     for start in range(0, len(references), REFERENCE_CHUNK):
