@@ -10,7 +10,7 @@ import grpc
 import numpy as np
 import pytest
 
-from crosswire import Client
+from crosswire import Client, CrosswireError
 from crosswire_server.alignment import embeddings
 from crosswire_server.errors import Stopped
 from support.server import ServerThread
@@ -115,9 +115,9 @@ def test_health_answers_while_the_encoder_loads(tiny_models_dir: Path, monkeypat
             assert client.health("crosswire.v1.SegmentationService") == "SERVING"
             assert client.health(ALIGNMENT) == "NOT_SERVING"
             # A request that comes meanwhile waits for the encoder within its deadline, without blocking the loop.
-            with pytest.raises(Exception) as info:
+            with pytest.raises(CrosswireError) as info:
                 client.align("Текст.", ["Text."], timeout=0.5)
-            assert getattr(info.value, "code", None) is grpc.StatusCode.DEADLINE_EXCEEDED
+            assert info.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
             assert client.health("crosswire.v1.SegmentationService") == "SERVING"
             finish.set()
             handle.call(handle.server.wait_until_ready())
@@ -125,3 +125,18 @@ def test_health_answers_while_the_encoder_loads(tiny_models_dir: Path, monkeypat
     finally:
         finish.set()
         handle.stop()
+
+
+def test_an_encoder_that_fails_to_load_makes_alignment_unavailable(tiny_models_dir: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_load(self: embeddings.Embedder) -> None:
+        raise OSError("weights.npz: no such file")
+
+    monkeypatch.setattr(embeddings.Embedder, "load", broken_load)
+    with ServerThread(tiny_models_dir) as handle, Client(handle.address, retries=0, timeout=10) as client:
+        assert client.health(ALIGNMENT) == "NOT_SERVING"
+        with pytest.raises(CrosswireError) as info:
+            client.align("Текст.", ["Text."])
+        assert info.value.code is grpc.StatusCode.UNAVAILABLE
+        assert "sentence encoder failed to load: weights.npz" in info.value.details
+        assert client.health("crosswire.v1.SegmentationService") == "SERVING"
