@@ -75,7 +75,7 @@ class ServerProcess:
     address: str
 
     @classmethod
-    def start(cls, models_dir: Path, *flags: str) -> ServerProcess:
+    def start(cls, models_dir: Path, *flags: str, service: str = "") -> ServerProcess:
         port = free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "crosswire", "serve", "--models-dir", str(models_dir),
@@ -83,10 +83,11 @@ class ServerProcess:
             stderr=subprocess.DEVNULL,
         )
         server = cls(process, f"127.0.0.1:{port}")
-        server.wait_ready()
+        server.wait_ready(service=service)
         return server
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, service: str = "") -> None:
+        """Wait until the server's health for `service` ("" = the whole server) is SERVING."""
         from crosswire import Client, CrosswireError
 
         deadline = time.monotonic() + timeout
@@ -95,7 +96,7 @@ class ServerProcess:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"server exited with status {self.process.returncode}")
                 try:
-                    if client.health() == "SERVING":
+                    if client.health(service) == "SERVING":
                         return
                 except CrosswireError:
                     pass

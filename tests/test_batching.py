@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import ctranslate2
 import sentencepiece as spm
@@ -76,10 +77,42 @@ def test_batches_keep_to_the_token_budget(tiny_model) -> None:
     assert all(tokens <= 2 * longest for _, tokens in reports)
 
 
+class GatedTranslator:
+    """A translator whose batches wait for the test's go-ahead, so the scheduler can be looked at mid-run."""
+
+    def __init__(self, translator: ctranslate2.Translator) -> None:
+        self._translator = translator
+        self.entered = threading.Semaphore(0)
+        self.go = threading.Event()
+
+    def translate_batch(self, *args, **kwargs):
+        self.entered.release()
+        self.go.wait(30)
+        return self._translator.translate_batch(*args, **kwargs)
+
+
 def test_what_free_replicas_cannot_take_waits_in_the_queue(tiny_model) -> None:
     token_lists = encode(tiny_model, SENTENCES)
     longest = max(map(len, token_lists))
-    # The budget holds two sentences with padding: twelve sentences make six batches, two at a time.
-    results, reports = run_scheduler(tiny_model, token_lists, parallel_batches=2, batch_tokens=2 * longest)
-    assert len(results) == len(SENTENCES) and sum(n for n, _ in reports) == len(SENTENCES)
-    assert all(n <= 2 for n, _ in reports)
+    gated = GatedTranslator(ctranslate2.Translator(str(tiny_model.model_path), inter_threads=2, intra_threads=1))
+    sizes: list[int] = []
+
+    async def body():
+        # The budget holds two sentences with padding: twelve sentences make six batches, two at a time.
+        scheduler = BatchScheduler(gated, parallel_batches=2, batch_tokens=2 * longest,
+                                   on_batch=lambda n, src, tgt, s: sizes.append(n))
+        try:
+            work = asyncio.create_task(scheduler.translate(token_lists, DecodeOptions(max_decoding_length=8)))
+            for _ in range(2):
+                assert await asyncio.to_thread(gated.entered.acquire, timeout=30), "two batches should start"
+            both_busy = (scheduler.running, scheduler.queued)
+            gated.go.set()
+            return both_busy, await work
+        finally:
+            gated.go.set()
+            await scheduler.close()
+
+    (running, queued), results = asyncio.run(body())
+    assert running == 2 and queued >= len(SENTENCES) - 4, "the rest waits in the scheduler's queue"
+    assert len(results) == len(SENTENCES) and sum(sizes) == len(SENTENCES)
+    assert all(n <= 2 for n in sizes)

@@ -46,25 +46,30 @@ def test_translate_jsonl_and_presegmented(models_env, article, capsys) -> None:
     (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert record["input"] == str(article) and record["model"] == "tiny-ru-en"
     assert len(record["segments"]) == 3
-    assert all(isinstance(s["score"], float) and s["role"] == "body" for s in record["segments"])
+    assert all(isinstance(s["score"], float) and s["role"] == "SEGMENT_ROLE_BODY" for s in record["segments"])
     assert main(["translate", "--from", "ru", "--presegmented", str(article)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
 
 
-def test_translate_through_a_server_matches_in_process(models_env, article, capsys) -> None:
+def test_translate_through_a_server_matches_in_process_errors_too(models_env, article, capsys) -> None:
     assert main(["translate", "--from", "ru", str(article)]) == 0
     local = capsys.readouterr().out
+    assert main(["translate", "--from", "ru", "--to", "de", str(article)]) == 1
+    local_error = capsys.readouterr().err
     with ServerThread(models_env, max_decoding_length=16) as handle:
         assert main(["translate", "--from", "ru", "--server", handle.address, str(article)]) == 0
-    assert capsys.readouterr().out == local
+        assert capsys.readouterr().out == local
+        assert main(["translate", "--from", "ru", "--to", "de", "--server", handle.address, str(article)]) == 1
+        assert capsys.readouterr().err == local_error
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["translate", "missing.txt"], "file not found: missing.txt"),
-        (["translate", "--from", "fr", "ARTICLE"], "no installed model translates fr->en"),
-        (["translate", "--server", "127.0.0.1:1", "--timeout", "3", "ARTICLE"], "server 127.0.0.1:1 is unavailable"),
+        (["translate", "--from", "ru", "--to", "de", "ARTICLE"], "no installed model translates ru->de"),
+        (["translate", "--server", "127.0.0.1:1", "--timeout", "3", "ARTICLE"],
+         "cannot reach a Crosswire server at 127.0.0.1:1: connection refused"),
     ],
 )
 def test_expected_failures_are_one_line_exit_1(models_env, article, capsys, argv, message) -> None:
@@ -83,7 +88,7 @@ def test_no_model_installed_says_how_to_get_one(tmp_path, article, monkeypatch, 
 def test_usage_error_is_exit_2() -> None:
     result = subprocess.run([sys.executable, "-m", "crosswire", "translate", "--beam-size", "wide"],
                             capture_output=True, text=True)
-    assert result.returncode == 2 and "invalid int value" in result.stderr
+    assert result.returncode == 2 and "argument --beam-size: not an integer: 'wide'" in result.stderr
 
 
 def _free_port() -> int:

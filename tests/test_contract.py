@@ -1,4 +1,4 @@
-"""The contract in proto/ passes buf's lint, breaks nothing its previous commit offered, and the generated code is fresh.
+"""The contract in proto/ passes buf lint, breaks nothing of the previous commit's, and its generated code is fresh.
 
 The rules live in proto/buf.yaml: buf's STANDARD lint plus COMMENTS (every
 message, field, enum value and RPC documented), and FILE-level breaking-change
@@ -7,6 +7,7 @@ detection, which flags removed or renamed fields, types and RPCs but not additio
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -15,8 +16,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "proto"))
-import generate  # noqa: E402  (proto/generate.py)
+
+
+def load_generate():
+    """proto/generate.py as a module; proto/ on sys.path would make its crosswire/ folder shadow the package."""
+    spec = importlib.util.spec_from_file_location("generate", REPO / "proto" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # What `buf breaking` compares against: the contract as the commit before HEAD had it.
 PREVIOUS = "HEAD~1"
@@ -37,7 +45,7 @@ def run_buf(*args: str) -> subprocess.CompletedProcess:
 
 def test_generated_code_is_fresh(tmp_path: Path) -> None:
     pytest.importorskip("grpc_tools", reason="grpcio-tools (dev extra) regenerates the code")
-    generate.generate(tmp_path)
+    load_generate().generate(tmp_path)
     committed = REPO / "client"
     for fresh in sorted((tmp_path / "crosswire" / "v1").glob("*.py*")):
         old = committed / fresh.relative_to(tmp_path)

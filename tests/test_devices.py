@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import ctranslate2
@@ -11,7 +13,6 @@ import pytest
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.engine import resolve_compute_type, resolve_device
-from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.translation import TranslationEngine
 
 needs_gpu = pytest.mark.skipif(ctranslate2.get_cuda_device_count() == 0,
@@ -24,9 +25,12 @@ def test_auto_compute_type_is_int8_on_cpu_and_int8_float16_on_gpu() -> None:
     assert resolve_compute_type("float16", "cuda") == "float16"
 
 
-def test_auto_device_follows_what_ctranslate2_sees() -> None:
-    assert resolve_device("auto") == ("cuda" if ctranslate2.get_cuda_device_count() else "cpu")
-    assert resolve_device("cpu") == "cpu"
+@pytest.mark.parametrize("gpus, auto", [(0, "cpu"), (1, "cuda"), (4, "cuda")])
+def test_auto_device_is_cuda_only_where_ctranslate2_sees_a_gpu(monkeypatch: pytest.MonkeyPatch, gpus: int,
+                                                               auto: str) -> None:
+    monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: gpus)
+    assert resolve_device("auto") == auto
+    assert (resolve_device("cpu"), resolve_device("cuda")) == ("cpu", "cuda")  # an explicit choice stands
 
 
 @needs_gpu
@@ -47,6 +51,30 @@ def test_translates_on_cuda_with_int8_float16(tiny_models_dir: Path) -> None:
     assert len(results) == 2 and all(r.text for r in results)
 
 
+# Eight threads that hold memory at the same time, then glibc's own count of its arenas (malloc_stats, on stderr).
+ARENAS = """
+import ctypes, sys, threading
+from crosswire_server.memory import limit_malloc_arenas
+cap = int(sys.argv[1])
+assert limit_malloc_arenas(cap) is (cap > 0)
+together = threading.Barrier(8)
+def hold():
+    kept = [bytearray(50_000) for _ in range(4)]
+    together.wait()
+threads = [threading.Thread(target=hold) for _ in range(8)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def arenas_used(cap: int) -> int:
+    done = subprocess.run([sys.executable, "-c", ARENAS, str(cap)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return sum(line.startswith("Arena ") for line in done.stderr.splitlines())
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc arenas are glibc's")
 def test_malloc_arenas_can_be_capped() -> None:
-    assert limit_malloc_arenas(0) is False  # 0 leaves glibc's default
-    assert limit_malloc_arenas(ServerConfig.from_env({}).malloc_arenas) is (platform.libc_ver()[0] == "glibc")
+    cap = ServerConfig.from_env({}).malloc_arenas
+    assert 1 <= arenas_used(cap) <= cap < arenas_used(0)  # 0 leaves glibc's default: an arena per thread

@@ -6,7 +6,7 @@ import pytest
 
 from crosswire.types import DEFAULT_ROLES, Role
 from crosswire_server.errors import InvalidInput
-from crosswire_server.segmentation import MAX_SENTENCE_CHARS, detect_language, segment
+from crosswire_server.segmentation import MAX_SENTENCE_CHARS, Identification, identify, segment
 from support.documents import assert_well_formed
 
 
@@ -36,9 +36,8 @@ def test_text_in_another_script_than_declared() -> None:
 
 def test_language_is_detected_when_not_given() -> None:
     assert segment("Переговоры завершились. Стороны разъехались.", "").language == "ru"
-    assert detect_language("Talks ended.") == "en"
-    assert detect_language("12345 !!!") == ""
-    assert detect_language("Переговоры", candidates=["en", "zh"]) == ""
+    assert identify("The talks ended on Friday.").language == "en"
+    assert identify("12345 !!!") == Identification("", 0.0)
 
 
 def test_long_text_without_punctuation_is_cut_and_flagged() -> None:

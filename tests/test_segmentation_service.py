@@ -111,9 +111,9 @@ def _records(out: str) -> list[dict]:
 def test_cli_jsonl_in_process(article: Path, capsys) -> None:
     assert main(["segment", str(article), "--lang", "ru", "--format", "jsonl"]) == 0
     records = _records(capsys.readouterr().out)
-    assert [(r["text"], r["role"], r["duplicate_of"]) for r in records] == [
-        (text, role.value, duplicate) for text, role, duplicate in EXPECTED]
-    assert all({"index", "start", "end", "text", "role", "duplicate_of"} <= set(r) for r in records)
+    assert [(r["text"], r["role"], r["duplicate_of"] if r["is_duplicate"] else None) for r in records] == [
+        (text, "SEGMENT_ROLE_" + role.name, duplicate) for text, role, duplicate in EXPECTED]
+    assert all({"index", "start", "end", "text", "role", "is_duplicate", "duplicate_of"} <= set(r) for r in records)
     assert all(ARTICLE[r["start"]:r["end"]] == r["text"] for r in records)
 
 
@@ -121,10 +121,10 @@ def test_cli_text_listing_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys) ->
     monkeypatch.setattr("sys.stdin", io.StringIO(ARTICLE))
     assert main(["segment", "-"]) == 0
     captured = capsys.readouterr()
-    lines = captured.out.splitlines()
-    assert len(lines) == len(EXPECTED)
+    header, *lines = captured.out.splitlines()
+    assert header.split()[-3:] == ["ROLE", "DUP", "TEXT"] and len(lines) == len(EXPECTED)
     assert "dateline" in lines[2] and lines[2].endswith("БРЮССЕЛЬ, 6 декабря. /ТАСС/.")
-    assert "= 1" in lines[5]
+    assert lines[5].split()[4:6] == ["headline", "1"]
     assert "language: ru" in captured.err
 
 

@@ -24,14 +24,15 @@ from crosswire.convert import (
     role_to_pb,
     translation_from_pb,
 )
-from crosswire.types import Alignment, Comparison, Document, ModelInfo, Role, StreamResult, Translation
+from crosswire.types import Alignment, AlignMode, Comparison, Document, ModelInfo, Role, StreamResult, Translation
 from crosswire.v1 import alignment_pb2_grpc as al_grpc
 from crosswire.v1 import segmentation_pb2 as seg_pb
 from crosswire.v1 import segmentation_pb2_grpc as seg_grpc
 from crosswire.v1 import translation_pb2 as tr_pb
 from crosswire.v1 import translation_pb2_grpc as tr_grpc
 
-DEFAULT_ADDRESS = "localhost:50051"
+DEFAULT_PORT = 50051
+DEFAULT_ADDRESS = f"localhost:{DEFAULT_PORT}"
 DEFAULT_TIMEOUT_S = 60.0
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -47,6 +48,36 @@ class CrosswireError(Exception):
     @classmethod
     def from_rpc(cls, error: grpc.RpcError) -> CrosswireError:
         return cls(error.code(), error.details() or "")
+
+
+# gRPC target syntaxes other than HOST[:PORT]; they are passed through unchanged.
+_TARGET_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:", "xds:")
+
+
+def target(address: str) -> str:
+    """HOST[:PORT] as a gRPC target with port 50051 when none is given (gRPC alone would use 443).
+
+    Accepts host names, IPv4, IPv6 (bare or in brackets) and gRPC's own URI
+    targets (dns:, unix:, ...); raises ValueError naming what is wrong.
+    """
+    address = address.strip()
+    if "://" in address or address.startswith(_TARGET_SCHEMES):
+        return address
+    if address.startswith("["):
+        host, bracket, rest = address.partition("]")
+        host, port = host + bracket, rest.removeprefix(":")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"invalid address {address!r}: expected [IPV6]:PORT")
+    elif address.count(":") > 1:
+        host, port = f"[{address}]", ""
+    else:
+        host, _, port = address.partition(":")
+    if not host.strip("[]"):
+        raise ValueError(f"invalid address {address!r}: expected HOST:PORT, e.g. localhost:{DEFAULT_PORT}")
+    port = port or str(DEFAULT_PORT)
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid address {address!r}: the port must be a number from 1 to 65535")
+    return f"{host}:{port}"
 
 
 def _service_config(attempts: int) -> str:
@@ -91,6 +122,29 @@ class TranslateSettings(TypedDict, total=False):
     presegmented: bool  # each text is one sentence
     roles: Iterable[Role] | None  # Translate only; None = headline and body
     translate_duplicates: bool  # Translate only
+
+
+class AlignSettings(TypedDict, total=False):
+    """Keyword settings of align(); see convert.align_request."""
+
+    source_language: str  # "" = the server's default ("ru")
+    target_language: str  # "" = the server's default ("en")
+    mode: AlignMode | str
+    presegmented: bool  # each line is one sentence
+    names: Sequence[str] | None  # one per target; default "target K"
+    source_name: str
+    roles: Iterable[Role] | None  # None = headline and body
+
+
+class CompareSettings(TypedDict, total=False):
+    """Keyword settings of compare(); see convert.compare_request."""
+
+    source_language: str
+    target_language: str
+    presegmented: bool
+    names: Sequence[str] | None  # one per article; default "article K"
+    report_name: str
+    roles: Iterable[Role] | None
 
 
 def translate_request(
@@ -188,7 +242,8 @@ class _Connection:
         retries: int = 4,
     ) -> None:
         self.timeout = timeout
-        self._channel = self._open(address, _credentials(tls, root_certificates), _channel_args(retries + 1))
+        self.address = target(address)
+        self._channel = self._open(self.address, _credentials(tls, root_certificates), _channel_args(retries + 1))
         self._translation = tr_grpc.TranslationServiceStub(self._channel)
         self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
         self._alignment = al_grpc.AlignmentServiceStub(self._channel)
@@ -202,6 +257,7 @@ class _Connection:
 class Client(_Connection):
     """Blocking client. Use as a context manager, or call close().
 
+    `address` is HOST[:PORT] (port 50051 when left out) or a gRPC target URI.
     Settings: `timeout` (deadline per call, seconds), `tls` / `root_certificates`
     (encrypted channel), `retries` (extra attempts on UNAVAILABLE, at most 4).
     """
@@ -251,13 +307,13 @@ class Client(_Connection):
         return document_from_pb(response, text)
 
     def align(self, source: str, targets: Sequence[str], *, timeout: float | None = None,
-              **settings: Any) -> Alignment:
+              **settings: Unpack[AlignSettings]) -> Alignment:
         """Link the sentences of a source text with target texts; settings: see convert.align_request."""
         response = self._call(self._alignment.Align, align_request(source, targets, **settings), timeout)
         return alignment_from_pb(response, source, list(targets))
 
     def compare(self, report: str, articles: Sequence[str], *, timeout: float | None = None,
-                **settings: Any) -> Comparison:
+                **settings: Unpack[CompareSettings]) -> Comparison:
         """Rank articles by coverage shared with a report, with side-by-side rows; see convert.compare_request."""
         response = self._call(self._alignment.Compare, compare_request(report, articles, **settings), timeout)
         return comparison_from_pb(response, report, list(articles))
@@ -322,12 +378,12 @@ class AsyncClient(_Connection):
         return document_from_pb(response, text)
 
     async def align(self, source: str, targets: Sequence[str], *, timeout: float | None = None,
-                    **settings: Any) -> Alignment:
+                    **settings: Unpack[AlignSettings]) -> Alignment:
         response = await self._call(self._alignment.Align, align_request(source, targets, **settings), timeout)
         return alignment_from_pb(response, source, list(targets))
 
     async def compare(self, report: str, articles: Sequence[str], *, timeout: float | None = None,
-                      **settings: Any) -> Comparison:
+                      **settings: Unpack[CompareSettings]) -> Comparison:
         response = await self._call(self._alignment.Compare, compare_request(report, articles, **settings), timeout)
         return comparison_from_pb(response, report, list(articles))
 

@@ -1,7 +1,10 @@
 """Protobuf messages ↔ the typed results of `crosswire.types`, in both directions.
 
-The server's gRPC layer and the client use the same functions, so the wire
-format is described in exactly one place.
+Both directions are client needs, not only the server's: the client reads
+responses (`*_from_pb`) and builds requests, and the command prints typed results,
+in-process ones too, as the messages' JSON (`*_to_pb`, cli/records.py). The
+server's gRPC layer uses the same functions, so the wire format is described in
+exactly one place, inside the package a client installs.
 """
 
 from __future__ import annotations
@@ -77,12 +80,14 @@ def document_to_pb(document: Document) -> seg_pb.SegmentResponse:
         language=document.language,
         sentences=[sentence_to_pb(s) for s in document.sentences],
         detected_language=document.detected_language,
+        language_confidence=document.language_confidence,
     )
 
 
 def document_from_pb(message: seg_pb.SegmentResponse, text: str) -> Document:
     return Document(text, message.language, [sentence_from_pb(s) for s in message.sentences],
-                    detected_language=message.detected_language)
+                    detected_language=message.detected_language,
+                    language_confidence=round(message.language_confidence, 4))
 
 
 def _score_kwargs(score: float | None) -> dict:
@@ -95,6 +100,8 @@ def translation_to_pb(translation: Translation) -> tr_pb.TranslationResult:
         source_language=translation.source_language,
         target_language=translation.target_language,
         model=translation.model,
+        detected_language=translation.detected_language,
+        language_confidence=translation.language_confidence,
         segments=[
             tr_pb.TranslatedSegment(
                 start=s.start,
@@ -120,6 +127,8 @@ def translation_from_pb(message: tr_pb.TranslationResult) -> Translation:
         source_language=message.source_language,
         target_language=message.target_language,
         model=message.model,
+        detected_language=message.detected_language,
+        language_confidence=round(message.language_confidence, 4),
         segments=[
             TranslatedSegment(
                 start=s.start,

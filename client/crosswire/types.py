@@ -6,8 +6,14 @@ the server core can build these objects without knowing about the wire.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
+
+#: An ISO 639 language code, optionally with subtags ("ru", "zh-Hans"): what every language field accepts.
+LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+#: Languages both the segmentation rules and the sentence encoder handle: what alignment accepts.
+ALIGNMENT_LANGUAGES = ("ru", "en", "zh")
 
 
 class Role(str, Enum):
@@ -48,9 +54,12 @@ class Document:
     text: str
     language: str
     sentences: list[Sentence] = field(default_factory=list)
-    #: The language the text's script points to ('' when it has no letters); differs
+    #: The language identified in the text ('' when it has no letters); differs
     #: from `language` when the declared language looks wrong.
     detected_language: str = ""
+    #: The language identifier's confidence in `detected_language`, from 0 to 1 (a measurement,
+    #: left out of equality: alignment results do not carry it).
+    language_confidence: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,10 @@ class Translation:
     target_language: str
     model: str
     segments: list[TranslatedSegment] = field(default_factory=list)
+    #: The language identified in the source text ('' when it has no letters) and the
+    #: identifier's confidence in it, 0 to 1; set also when the request declared the language.
+    detected_language: str = ""
+    language_confidence: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crosswire.types import LANGUAGE_CODE
+
 from crosswire_models.errors import InvalidModelError, ModelExistsError, UnknownModelError
 
 log = logging.getLogger("crosswire.models")
@@ -69,7 +71,7 @@ def check_name(name: str) -> str:
 def parse_pair(text: str) -> tuple[str, str]:
     """'ru-en' (or 'ru_en', 'ru:en') → ('ru', 'en'); raises on anything else."""
     parts = re.split(r"[-_:>]", text.strip().lower())
-    if len(parts) != 2 or not all(re.fullmatch(r"[a-z]{2,3}", p) for p in parts):
+    if len(parts) != 2 or not all(LANGUAGE_CODE.fullmatch(p) for p in parts):
         raise InvalidModelError(f"invalid language pair {text!r}: expected SOURCE-TARGET, e.g. ru-en")
     return parts[0], parts[1]
 

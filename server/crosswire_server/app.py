@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 from pathlib import Path
 
 import grpc
@@ -21,6 +23,7 @@ from crosswire.v1 import (
 )
 
 from crosswire_server.config import ServerConfig
+from crosswire_server.errors import NotReady
 from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
@@ -37,6 +40,31 @@ ALIGNMENT_SERVICE = alignment_pb2.DESCRIPTOR.services_by_name["AlignmentService"
 # Messages above this are refused by the transport itself (RESOURCE_EXHAUSTED); up to
 # it, our own check answers INVALID_ARGUMENT naming max_message_bytes.
 _TRANSPORT_SLACK = 4
+
+
+class ServeError(RuntimeError):
+    """The server cannot do what it was asked: its port is taken, or the models it was given do not load."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port that cannot be bound, naming it, before gRPC's C core logs its own bind error to stderr."""
+    if port == 0:
+        return
+    try:
+        addresses = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return  # gRPC reports a host it cannot resolve
+    for family, kind, protocol, _, address in addresses:
+        try:
+            with socket.socket(family, kind, protocol) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+                probe.bind(address)
+        except OSError as exc:
+            # Other errors (an address family this host lacks) are gRPC's to judge.
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                reason = "the port is in use by another program" if exc.errno == errno.EADDRINUSE else exc.strerror
+                raise ServeError(f"cannot serve on {host}:{port}: {reason}") from None
 
 
 class CrosswireServer:
@@ -59,14 +87,17 @@ class CrosswireServer:
         self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE, ALIGNMENT_SERVICE]
         translation_pb2_grpc.add_TranslationServiceServicer_to_server(TranslationServicer(self.runtime), self._server)
         segmentation_pb2_grpc.add_SegmentationServiceServicer_to_server(SegmentationServicer(self.runtime), self._server)
-        alignment_pb2_grpc.add_AlignmentServiceServicer_to_server(AlignmentServicer(self.runtime), self._server)
+        self._alignment = AlignmentServicer(self.runtime)
+        alignment_pb2_grpc.add_AlignmentServiceServicer_to_server(self._alignment, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(
             [*self._services, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
         )
         self.port = 0
         self.metrics_port = 0
+        self.load_error: str | None = None
         self._loading: asyncio.Task | None = None
+        self._encoder: asyncio.Task | None = None
 
     async def _set_health(self, status: int, services: tuple[str, ...]) -> None:
         for service in services:
@@ -75,12 +106,14 @@ class CrosswireServer:
     async def start(self) -> int:
         """Bind and start serving; returns the port.
 
-        Segmentation and alignment need no translation model and are SERVING at
-        once; translation and the server as a whole ("") once a model is loaded.
+        Segmentation needs no model and is SERVING at once; alignment once the
+        sentence encoder is loaded; translation and the server as a whole ("")
+        once a translation model is loaded. Both load off the event loop.
         """
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING, ("", TRANSLATION_SERVICE))
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING, (SEGMENTATION_SERVICE, ALIGNMENT_SERVICE))
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING, ("", TRANSLATION_SERVICE, ALIGNMENT_SERVICE))
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING, (SEGMENTATION_SERVICE,))
         address = f"{self.config.host}:{self.config.port}"
+        check_port_free(self.config.host, self.config.port)
         if self.config.tls_cert and self.config.tls_key:
             credentials = grpc.ssl_server_credentials(
                 [(Path(self.config.tls_key).read_bytes(), Path(self.config.tls_cert).read_bytes())]
@@ -98,14 +131,25 @@ class CrosswireServer:
         log.info("listening", extra={"fields": {"address": f"{self.config.host}:{self.port}",
                                                 "tls": bool(self.config.tls_cert)}})
         self._loading = asyncio.create_task(self._load())
+        self._encoder = asyncio.create_task(self._load_encoder())
         return self.port
+
+    async def _load_encoder(self) -> None:
+        try:
+            await self._alignment.aligner()
+        except NotReady as exc:
+            log.error(str(exc))
+            return
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING, (ALIGNMENT_SERVICE,))
 
     async def _load(self) -> None:
         try:
             engine = self._preloaded or await asyncio.to_thread(TranslationEngine.load, self.config)
         except Exception as exc:
-            log.exception("loading models failed")
-            self.runtime.set_problem(f"loading models failed: {exc}")
+            device = self.config.device
+            self.load_error = f"loading the models in {self.config.models_dir} failed (device={device}): {exc}"
+            log.error(self.load_error)
+            self.runtime.set_problem(self.load_error)
             return
         if not engine.models():
             problem = (f"no model installed in {self.config.models_dir}; "
@@ -120,15 +164,18 @@ class CrosswireServer:
         log.info("serving", extra={"fields": {"models": [m.name for m in engine.models()]}})
 
     async def wait_until_ready(self) -> None:
-        """Wait for model loading to finish (successfully or not)."""
+        """Wait for model loading to finish (successfully or not: see load_error)."""
         if self._loading is not None:
             await self._loading
+        if self._encoder is not None:
+            await self._encoder
 
     async def stop(self, grace: float | None = None) -> None:
         """Go NOT_SERVING, let in-flight requests finish within the grace period, then stop."""
         await self._health.enter_graceful_shutdown()
-        if self._loading is not None:
-            self._loading.cancel()
+        for task in (self._loading, self._encoder):
+            if task is not None:
+                task.cancel()
         await self._server.stop(self.config.grace_period_s if grace is None else grace)
         if self.runtime.ready:
             await self.runtime.engine.close()
@@ -141,7 +188,11 @@ class CrosswireServer:
 
 
 async def serve(config: ServerConfig) -> None:
-    """Run a server until SIGTERM or SIGINT, then shut down gracefully."""
+    """Run a server until SIGTERM or SIGINT, then shut down gracefully.
+
+    Raises ServeError when the port is taken or the models fail to load: a server
+    that cannot serve what it was asked for exits rather than listening on.
+    """
     limit_malloc_arenas(config.malloc_arenas)
     server = CrosswireServer(config)
     await server.start()
@@ -149,6 +200,13 @@ async def serve(config: ServerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()
+    loaded = asyncio.create_task(server.wait_until_ready())
+    stop_asked = asyncio.create_task(stopping.wait())
+    await asyncio.wait([loaded, stop_asked], return_when=asyncio.FIRST_COMPLETED)
+    if server.load_error is not None:
+        stop_asked.cancel()
+        await server.stop(grace=0)
+        raise ServeError(server.load_error)
+    await stop_asked
     log.info("shutting down", extra={"fields": {"grace_period_s": config.grace_period_s}})
     await server.stop()

@@ -30,7 +30,7 @@ from crosswire_server.cache import CacheStats, TranslationCache
 from crosswire_server.config import ServerConfig
 from crosswire_server.engine import LoadedModel, load_models
 from crosswire_server.errors import InvalidInput, NotReady, UnsupportedPair
-from crosswire_server.segmentation import detect_language, segment
+from crosswire_server.segmentation import Identification, check_declared, has_letters, identify, segment
 
 if TYPE_CHECKING:  # prometheus_client is imported only when metrics are on
     from crosswire_server.metrics import Metrics
@@ -79,6 +79,7 @@ class _Text:
 
     document: Document
     model: LoadedModel | None
+    identified: Identification = Identification("", 0.0)
     selected: list[Sentence] = field(default_factory=list)
     chunks: dict[int, list[list[str]]] = field(default_factory=dict)
     decoded: dict[int, list[Decoded]] = field(default_factory=dict)
@@ -183,20 +184,37 @@ class TranslationEngine:
             raise UnsupportedPair(f"no installed model translates {pair}; available pairs: {available}")
         return next((m for m in candidates if m.is_default), candidates[0])
 
-    def _source_language(self, text: str, index: int, source: str, target: str, name: str) -> str:
+    def _source_language(self, text: str, index: int, source: str, target: str, name: str,
+                         presegmented: bool) -> tuple[str, Identification]:
+        """The language to translate from, and what the identifier found in the text.
+
+        A declared language stands unless a whole text (not one presegmented
+        sentence, which may be a quotation) is confidently in another one.
+        Without one, the identified language is used only when the identifier
+        is sure of it and a model translates it: never the only model there is.
+        """
+        field_name = f"texts[{index}]"
         if source:
-            return source
+            self.pick_model(source, target, name)  # a missing model for the pair is said first
+            return source, identify(text) if presegmented else check_declared(text, source, field_name)
+        found = identify(text)
         models = [self._models[name]] if name in self._models else list(self._models.values())
-        candidates = sorted({p.source for m in models for p in m.pairs if p.target == target})
-        detected = detect_language(text, candidates)
-        if detected:
-            return detected
-        if len(candidates) == 1:
-            return candidates[0]
-        raise InvalidInput(
-            f"texts[{index}]: could not detect the source language among {', '.join(candidates) or 'none'}; "
-            "set source_language"
-        )
+        sources = sorted({p.source for m in models for p in m.pairs if p.target == target})
+        installed = ", ".join(map(str, self.pairs())) or "none"
+        if not has_letters(text) and len(sources) == 1:
+            return sources[0], found  # no letters (numbers, punctuation): nothing to mistranslate
+        if not found.sure:
+            guess = f"best guess {found}" if found.language else "too little text"
+            raise InvalidInput(
+                f"{field_name}: could not identify the source language ({guess}); "
+                f"set source_language; installed pairs: {installed}"
+            )
+        if found.language not in sources:
+            raise UnsupportedPair(
+                f"{field_name}: the text is in {found} and no installed model translates "
+                f"{found.language}->{target}; installed pairs: {installed}"
+            )
+        return found.language, found
 
     async def translate(
         self,
@@ -231,10 +249,10 @@ class TranslationEngine:
                  presegmented: bool, roles: frozenset[Role], translate_duplicates: bool) -> _Text:
         if not text.strip():
             return _Text(Document(text, source, []), None)
-        language = self._source_language(text, index, source, target, name)
+        language, found = self._source_language(text, index, source, target, name, presegmented)
         model = self.pick_model(language, target, name)
         document = _single_sentence(text, language) if presegmented else segment(text, language)
-        job = _Text(document, model)
+        job = _Text(document, model, found)
         job.selected = [s for s in document.sentences
                         if s.role in roles and (translate_duplicates or s.duplicate_of is None)]
         limit = self.config.max_input_tokens
@@ -300,7 +318,9 @@ class TranslationEngine:
             else:
                 segments.append(_segment(sentence, "", None, [], translated=False))
         spans = [(s.start, s.end, s.translation) for s in segments if s.translated and s.translation]
-        return Translation(join_layout(document.text, spans), document.language, target, model.name, segments)
+        return Translation(join_layout(document.text, spans), document.language, target, model.name, segments,
+                           detected_language=job.identified.language,
+                           language_confidence=job.identified.confidence)
 
     async def close(self) -> None:
         """Let in-flight batches finish and stop the schedulers."""

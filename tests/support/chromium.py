@@ -2,10 +2,13 @@
 
 `find_chromium()` installs the `chromium` package with apt-get when it is
 missing (and returns None when that is impossible, so tests can skip).
+`computed_styles()` reads what elements look like once Chromium has laid the page out.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -77,6 +80,41 @@ def load_page(chromium: str, page: Path, size: tuple[int, int] = (1280, 1600)) -
             if (match and (match.group(1) == "ERROR" or "Uncaught" in match.group(2))) or _NETWORK.search(line):
                 errors.append(line)
     return PageRun(errors, dumped.stdout, pixels)
+
+
+_PROBE = """<script>
+(function () {
+  var found = Array.from(document.querySelectorAll(%s)).map(function (el) {
+    var style = getComputedStyle(el), attributes = {}, values = {};
+    Array.from(el.attributes).forEach(function (a) { attributes[a.name] = a.value; });
+    %s.forEach(function (name) { values[name] = style.getPropertyValue(name); });
+    var first = el.firstElementChild;
+    var box = el.getBoundingClientRect();
+    return {attributes: attributes, style: values, label: first ? first.textContent : '',
+            top: box.top + window.scrollY, height: box.height};
+  });
+  var out = document.createElement('pre');
+  out.id = 'chromium-probe';
+  out.textContent = JSON.stringify(found);
+  document.body.appendChild(out);
+})();
+</script>"""
+
+
+def computed_styles(chromium: str, page: Path, selector: str, properties: list[str],
+                    size: tuple[int, int] = (1280, 1600)) -> list[dict]:
+    """Every element matching `selector` once the page ran in a window of `size`: its attributes, the
+    computed value of each of `properties`, the text of its first child element ("label"), and where it
+    is drawn ("top" and "height" in CSS pixels from the top of the page)."""
+    probe = _PROBE % (json.dumps(selector), json.dumps(properties))
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / page.name
+        copy.write_text(page.read_text(encoding="utf-8") + probe, encoding="utf-8")
+        dumped = _run(chromium, copy.resolve().as_uri(), f"--window-size={size[0]},{size[1]}", "--dump-dom")
+    match = re.search(r'<pre id="chromium-probe">(.*?)</pre>', dumped.stdout, re.S)
+    if match is None:
+        raise RuntimeError(f"the probe did not run: {dumped.stderr[-2000:]}")
+    return json.loads(html.unescape(match.group(1)))
 
 
 def decode_png(data: bytes) -> np.ndarray:

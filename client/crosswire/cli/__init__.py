@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+import crosswire
+
+# gRPC's C core otherwise logs transport failures (e.g. a TLS handshake) on stderr at INFO level,
+# around the CLI's own one-line message; read when grpc is first imported, so set before that.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 COMMANDS = ["serve", "translate", "segment", "models", "align", "compare"]
 
@@ -36,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crosswire",
         description="Translate Russian news into English and line it up with English coverage.",
+        epilog="Exit status: 0 ok, 1 expected failure (one line on stderr), 2 usage error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {crosswire.__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"crosswire.cli.{name}").register(subparsers)
@@ -55,3 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: still one line, so scripts can rely on the format
+        print(f"crosswire: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

@@ -1,24 +1,21 @@
 """`crosswire align`: link the sentences of a source text with one or more target texts.
 
-    crosswire align --mode parallel|comparable --from ru --to en [--presegmented] SOURCE TARGET [TARGET ...] --format json
+    crosswire align --mode parallel|comparable --from ru --to en [--presegmented] SOURCE TARGET [TARGET ...]
 
-JSON output (a stable contract): {"source": {"name", "language", "sentences": [...]},
-"targets": [{"name", "language", "sentences": [...]}], "links": [{"source": [i, ...],
-"target_doc": k, "target": [j, ...], "score": s, "grade": "same"|"related", "evidence": {...}}],
-"unaligned_source": [...], "unaligned_targets": [[...], ...], "mode": ...}. Indices are
-0-based sentence positions (line numbers with --presegmented); each sentence is
-{"index", "start", "end", "text", "role", "duplicate_of"}.
+`--format json` prints one crosswire.v1.AlignResponse in protobuf's JSON mapping
+(see records.py): sentence indices are 0-based (line numbers with --presegmented).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from crosswire.cli.arguments import add_language_arguments
 from crosswire.cli.backend import add_backend_arguments, connect
-from crosswire.cli.translate import read_inputs
-from crosswire.types import Alignment, Document, Link
+from crosswire.cli.inputs import read_inputs
+from crosswire.cli.records import alignment_record, dumps
+from crosswire.types import Alignment, Link
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,55 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", metavar="SOURCE", help="source text file ('-' = stdin)")
     parser.add_argument("targets", nargs="+", metavar="TARGET", help="target text files")
     parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="text: linked sentences side by side; json: one object (see the docs)")
+                        help="text: linked sentences side by side; json: one crosswire.v1.AlignResponse "
+                             "(source, targets, links, unaligned_source, unaligned_targets, mode)")
     parser.set_defaults(run=run)
 
 
 def add_alignment_arguments(parser: argparse.ArgumentParser) -> None:
     """Options align and compare share: languages, presegmented input, where to run."""
-    parser.add_argument("--from", dest="source_language", default="ru", metavar="LANG",
-                        help="language of the source/report (default: ru)")
-    parser.add_argument("--to", dest="target_language", default="en", metavar="LANG",
-                        help="language of the targets/articles (default: en)")
+    add_language_arguments(parser, known_only=True)
     parser.add_argument("--presegmented", action="store_true", help="one sentence per input line")
     add_backend_arguments(parser)
-
-
-def sentence_json(document: Document) -> list[dict[str, Any]]:
-    return [
-        {"index": s.index, "start": s.start, "end": s.end, "text": s.text, "role": s.role.value,
-         "duplicate_of": s.duplicate_of}
-        for s in document.sentences
-    ]
-
-
-def document_json(document: Document, name: str) -> dict[str, Any]:
-    return {"name": name, "language": document.language, "sentences": sentence_json(document)}
-
-
-def link_json(link: Link) -> dict[str, Any]:
-    evidence = link.evidence
-    return {
-        "source": link.source, "target_doc": link.target_doc, "target": link.target,
-        "score": link.score, "grade": link.grade.value,
-        "evidence": {
-            "embedding_similarity": evidence.embedding_similarity,
-            "translation_similarity": evidence.translation_similarity,
-            "names": [[t.source, t.target] for t in evidence.names],
-            "numbers": [[t.source, t.target] for t in evidence.numbers],
-        },
-    }
-
-
-def alignment_json(alignment: Alignment, source_name: str) -> dict[str, Any]:
-    return {
-        "source": document_json(alignment.source, source_name),
-        "targets": [document_json(t, n) for t, n in zip(alignment.targets, alignment.target_names)],
-        "links": [link_json(link) for link in alignment.links],
-        "unaligned_source": alignment.unaligned_source,
-        "unaligned_targets": alignment.unaligned_targets,
-        "mode": alignment.mode.value,
-    }
 
 
 def link_text(link: Link, alignment: Alignment) -> str:
@@ -110,9 +68,10 @@ def run_on_backend(args: argparse.Namespace, method: str, source_file: str, targ
 
 
 def run(args: argparse.Namespace) -> int:
-    source_name, alignment = run_on_backend(args, "align", args.source, args.targets, mode=args.mode)
+    source_name, alignment = run_on_backend(args, "align", args.source, args.targets, mode=args.mode,
+                                            source_name=args.source)
     if args.format == "json":
-        print(json.dumps(alignment_json(alignment, source_name), ensure_ascii=False))
+        print(dumps(alignment_record(alignment, source_name)))
         return 0
     for link in alignment.links:
         print(link_text(link, alignment))

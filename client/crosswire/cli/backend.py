@@ -1,25 +1,77 @@
-"""Where a command's work runs: in this process (server side installed) or on a server (--server)."""
+"""Where a command's work runs: on a server (--server) or in this process (server side installed).
+
+Both implement `Backend`, whose methods take the same keyword arguments as
+`crosswire.Client`, and turn failures into one-line CLI errors. The local one
+builds the very request message the client would send and hands its fields to
+the core as the gRPC layer does, so defaults and checks are the same both ways.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Unpack
+
+import grpc
 
 from crosswire.cli import CLIError, require_server_side
-from crosswire.types import Alignment, Comparison, Document, Translation
+from crosswire.cli.arguments import positive_float, server_address
+from crosswire.client import (
+    AlignSettings,
+    Client,
+    CompareSettings,
+    CrosswireError,
+    TranslateSettings,
+    target,
+    translate_request,
+)
+from crosswire.convert import align_request, compare_request, mode_from_pb, role_from_pb
+from crosswire.types import DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Translation
+from crosswire.v1.alignment_pb2 import AlignRequest, CompareRequest, InputDocument
 
+if TYPE_CHECKING:
+    from crosswire_server.config import ServerConfig
+    from crosswire_server.translation import TranslationEngine
+
+#: Server settings that matter to in-process work (the rest are the server's own).
 ENGINE_FLAGS = ("models_dir", "device", "compute_type", "inter_threads", "intra_threads")
+#: Longest wait for the health check that finds an unreachable server before the real call.
+HEALTH_TIMEOUT_S = 10.0
+T = TypeVar("T")
 
 
-def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
-    """--server and friends, plus the engine flags used in-process (when the server side is installed)."""
-    group = parser.add_argument_group("where to run")
-    group.add_argument("--server", metavar="HOST:PORT", help="use this Crosswire server instead of running in-process")
-    group.add_argument("--timeout", type=float, default=300.0, help="deadline per call to the server, seconds")
+class Backend(Protocol):
+    """What the commands need; keyword arguments and results as in `crosswire.Client`."""
+
+    def translate(self, texts: Sequence[str], **settings: Unpack[TranslateSettings]) -> list[Translation]: ...
+
+    def segment(self, text: str, language: str | None = None) -> Document: ...
+
+    def align(self, source: str, targets: Sequence[str], **settings: Unpack[AlignSettings]) -> Alignment: ...
+
+    def compare(self, report: str, articles: Sequence[str], **settings: Unpack[CompareSettings]) -> Comparison: ...
+
+    def close(self) -> None: ...
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser, engine: bool = True) -> None:
+    """--server and friends, plus (with `engine`, when the server side is installed) the in-process engine flags."""
+    engine_note = ", where the flags after --tls-ca (models folder, device, threads) apply" if engine else ""
+    group = parser.add_argument_group(
+        "where to run", f"On the server given with --server; otherwise in this process{engine_note}.")
+    group.add_argument("--server", metavar="HOST[:PORT]", type=server_address,
+                       help="use this Crosswire server (port 50051 if left out) instead of running in-process")
+    group.add_argument("--timeout", type=positive_float, default=300.0, metavar="SECONDS",
+                       help="deadline per call to the server (default: 300)")
     group.add_argument("--tls", action="store_true", help="connect to the server over TLS")
+    group.add_argument("--tls-ca", metavar="PEM", type=Path,
+                       help="with --tls: trust the server certificates this CA (or self-signed certificate) signed")
+    if not engine:
+        return
     try:
         from crosswire_server.config import ServerConfig
     except ImportError:
@@ -27,132 +79,188 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     ServerConfig.add_arguments(group, only=ENGINE_FLAGS)
 
 
-@contextlib.contextmanager
-def core_errors() -> Iterator[None]:
-    """Turn the core's expected failures into one-line CLI errors."""
-    from crosswire_server.errors import CrosswireError
+def connect(args: argparse.Namespace) -> Backend:
+    """The backend the arguments ask for: --server HOST:PORT, else in-process."""
+    if args.server:
+        return RemoteBackend(args.server, args.timeout, args.tls or bool(args.tls_ca), _read_ca(args.tls_ca))
+    require_server_side()
+    from crosswire_server.config import ServerConfig
 
     try:
-        yield
-    except CrosswireError as exc:
+        config = ServerConfig.from_env(**{name: getattr(args, name, None) for name in ENGINE_FLAGS})
+    except ValueError as exc:
         raise CLIError(str(exc)) from None
+    return LocalBackend(config)
+
+
+def _read_ca(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read --tls-ca {path}: {exc.strerror or exc}") from None
+
+
+def remote_failure(address: str, timeout: float, error: CrosswireError) -> str:
+    """A failed call as one line a person can act on, without gRPC's transport internals."""
+    if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"no answer from the server at {address} within {timeout:g} s (raise --timeout)"
+    if error.code == grpc.StatusCode.UNIMPLEMENTED:
+        return f"the server at {address} does not offer this call: is it a Crosswire server?"
+    if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+        return error.details  # names the field or limit, word for word as in-process
+    if error.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return f"the server at {address} is busy, try again later: {error.details}"
+    if error.code == grpc.StatusCode.UNAVAILABLE:
+        reason = _transport_reason(error.details)
+        if reason:
+            return f"cannot reach a Crosswire server at {address}: {reason}"
+        return f"the server at {address} is not ready: {error.details}"
+    return f"{error.code.name}: {error.details}"
+
+
+def _transport_reason(details: str) -> str | None:
+    """Why gRPC could not connect, in words, or None when the server itself answered UNAVAILABLE."""
+    lowered = details.lower()
+    if "connection refused" in lowered:
+        return "connection refused (is `crosswire serve` running there?)"
+    if "resolving" in lowered or "dns" in lowered or "name not found" in lowered:
+        return "unknown host"
+    if "certificate_verify_failed" in lowered:
+        return "its TLS certificate is not trusted (name the CA that signed it with --tls-ca PEM)"
+    if "handshake" in lowered:
+        return "the TLS handshake failed (leave out --tls for a plaintext server)"
+    if lowered.startswith(("failed to connect", "socket closed", "connection reset", "connections to all backends")):
+        return "the connection failed (add --tls if the server uses TLS)"
+    return None
 
 
 class RemoteBackend:
     """Runs calls on a Crosswire server through the blocking client."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        from crosswire.client import Client
+    def __init__(self, address: str, timeout: float, tls: bool, root_certificates: bytes | None = None) -> None:
+        self.address, self.timeout = target(address), timeout
+        client = functools.partial(Client, address, timeout=timeout, tls=tls, root_certificates=root_certificates)
+        # One attempt: retries with backoff would turn "connection refused" into a deadline exceeded.
+        with client(retries=0) as probe:
+            self._call(probe.health, timeout=min(timeout, HEALTH_TIMEOUT_S))
+        self._client = client()
 
-        self.address = args.server
-        self._client = Client(args.server, timeout=args.timeout, tls=args.tls)
-        self.call("health", timeout=min(args.timeout, 10.0))
-
-    def call(self, method: str, *positional: Any, **settings: Any) -> Any:
-        from crosswire.client import CrosswireError
-
+    def _call(self, method: Callable[..., T], *positional: Any, **settings: Any) -> T:
         try:
-            return getattr(self._client, method)(*positional, **settings)
+            return method(*positional, **settings)
         except CrosswireError as exc:
-            if exc.code.name == "UNAVAILABLE" or (method == "health" and exc.code.name == "DEADLINE_EXCEEDED"):
-                raise CLIError(f"server {self.address} is unavailable: {exc.details}") from None
-            raise CLIError(f"{exc.code.name}: {exc.details}") from None
+            raise CLIError(remote_failure(self.address, settings.get("timeout") or self.timeout, exc)) from None
 
-    def translate(self, texts: Sequence[str], **settings: Any) -> list[Translation]:
-        return self.call("translate", list(texts), **settings)
+    def translate(self, texts: Sequence[str], **settings: Unpack[TranslateSettings]) -> list[Translation]:
+        return self._call(self._client.translate, list(texts), **settings)
 
-    def segment(self, text: str, language: str | None) -> Document:
-        return self.call("segment", text, language)
+    def segment(self, text: str, language: str | None = None) -> Document:
+        return self._call(self._client.segment, text, language)
 
-    def align(self, source: str, targets: Sequence[str], **settings: Any) -> Alignment:
-        return self.call("align", source, list(targets), **settings)
+    def align(self, source: str, targets: Sequence[str], **settings: Unpack[AlignSettings]) -> Alignment:
+        return self._call(self._client.align, source, list(targets), **settings)
 
-    def compare(self, report: str, articles: Sequence[str], **settings: Any) -> Comparison:
-        return self.call("compare", report, list(articles), **settings)
+    def compare(self, report: str, articles: Sequence[str], **settings: Unpack[CompareSettings]) -> Comparison:
+        return self._call(self._client.compare, report, list(articles), **settings)
 
     def close(self) -> None:
         self._client.close()
 
 
+@contextlib.contextmanager
+def core_errors() -> Iterator[None]:
+    """Turn the core's expected failures into one-line CLI errors."""
+    from crosswire_server.errors import CrosswireError as CoreError
+
+    try:
+        yield
+    except CoreError as exc:
+        raise CLIError(str(exc)) from None
+
+
 class LocalBackend:
-    """Runs calls in this process with the server's core; models load on first use."""
+    """Runs calls in this process with the server's core; translation models load on first use."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        require_server_side()
-        from crosswire_server.config import ServerConfig
-
-        self.config = ServerConfig.from_args(args)
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
         self._loop = asyncio.new_event_loop()
-        self._engine = None
-        self._aligner = None
+        self._engine: TranslationEngine | None = None
+        self._aligner: Any = None
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> TranslationEngine:
         if self._engine is None:
             from crosswire_server.translation import TranslationEngine
 
-            self._engine = TranslationEngine.load(self.config)
-            if not self._engine.models():
+            if not self._installed_pairs():
                 raise CLIError(f"no model installed in {self.config.models_dir}; "
                                "install one with `crosswire models fetch NAME` or `crosswire models import PATH`")
+            with core_errors():
+                try:
+                    self._engine = TranslationEngine.load(self.config)
+                except (ValueError, RuntimeError, OSError) as exc:  # e.g. an unknown device, CUDA without a GPU, a damaged file
+                    raise CLIError(f"cannot load the models in {self.config.models_dir} "
+                                   f"(device {self.config.device}): {exc}") from None
         return self._engine
 
-    def run(self, coroutine: Any) -> Any:
+    def _installed_pairs(self) -> set[tuple[str, str]]:
+        """Language pairs of the installed models, read from their manifests (no model is loaded)."""
+        from crosswire_models.store import installed_models
+
+        return {pair for model in installed_models(self.config.models_dir) for pair in model.pairs}
+
+    def _run(self, coroutine: Awaitable[T]) -> T:
         with core_errors():
             return self._loop.run_until_complete(coroutine)
 
-    def translate(self, texts: Sequence[str], **settings: Any) -> list[Translation]:
+    def translate(self, texts: Sequence[str], **settings: Unpack[TranslateSettings]) -> list[Translation]:
+        request = translate_request(texts, **settings)
         engine = self.engine
         with core_errors():
-            options = engine.decode_options(
-                settings.pop("beam_size", None) or 0,
-                settings.pop("num_hypotheses", None) or 0,
-                settings.pop("return_scores", False),
-                settings.pop("max_decoding_length", None) or 0,
-            )
-        return self.run(engine.translate(
-            list(texts), source=settings.pop("source", None) or "", target=settings.pop("target", None) or "",
-            model=settings.pop("model", None) or "", options=options, **settings,
+            options = engine.decode_options(request.options.beam_size, request.options.num_hypotheses,
+                                            request.options.return_scores, request.options.max_decoding_length)
+        return self._run(engine.translate(
+            list(request.texts), source=request.source_language, target=request.target_language,
+            model=request.model, options=options, presegmented=request.presegmented,
+            roles=[role_from_pb(r) for r in request.roles] or None, translate_duplicates=request.translate_duplicates,
         ))
 
-    def segment(self, text: str, language: str | None) -> Document:
-        from crosswire_server.segmentation import detect_language, segment
+    def segment(self, text: str, language: str | None = None) -> Document:
+        from crosswire_server.segmentation import segment
 
         with core_errors():
-            return segment(text, language or detect_language(text) or "en")
+            return segment(text, language or "")
 
-    def _alignment_job(self, method: str, texts: tuple[str, Sequence[str]], settings: dict[str, Any]) -> Any:
-        """Run an alignment job in-process, translating the source when a model for the pair is installed."""
+    def align(self, source: str, targets: Sequence[str], **settings: Unpack[AlignSettings]) -> Alignment:
+        from crosswire_server.alignment.jobs import align_texts
+
+        request = align_request(source, targets, **settings)
+        return self._alignment(align_texts, request.source, request.targets, request, mode_from_pb(request.mode))
+
+    def compare(self, report: str, articles: Sequence[str], **settings: Unpack[CompareSettings]) -> Comparison:
+        from crosswire_server.alignment.jobs import compare_texts
+
+        request = compare_request(report, articles, **settings)
+        return self._alignment(compare_texts, request.report, request.articles, request, AlignMode.COMPARABLE)
+
+    def _alignment(self, work: Callable[..., Awaitable[T]], source: InputDocument, targets: Sequence[InputDocument],
+                   request: AlignRequest | CompareRequest, mode: AlignMode) -> T:
+        """Run an alignment job as the server would, translating the source when a model for the pair is installed."""
         from crosswire_server.alignment import Aligner, AlignmentLimits, jobs
 
-        job = jobs.AlignJob(texts[0], list(texts[1]), **settings)
-        pair = (job.source_language, job.target_language)
+        job = jobs.AlignJob(source.text, [t.text for t in targets], [t.name for t in targets],
+                            request.source_language, request.target_language, mode, request.presegmented,
+                            frozenset(role_from_pb(r) for r in request.roles) or DEFAULT_ROLES)
         translate = None
-        if any((p.source, p.target) == pair for p in self._engine_if_installed()):
+        if (request.source_language or "ru", request.target_language or "en") in self._installed_pairs():
             translate = jobs.in_batches(self.engine.translate_sentences, self.config.max_texts)
         if self._aligner is None:
             self._aligner = Aligner(limits=AlignmentLimits.from_config(self.config))
-        return self.run(getattr(jobs, method)(self._aligner, job, translate))
-
-    def _engine_if_installed(self) -> list[Any]:
-        """Language pairs of the installed models; none (and no error) when nothing is installed."""
-        try:
-            return self.engine.pairs()
-        except CLIError:
-            return []
-
-    def align(self, source: str, targets: Sequence[str], **settings: Any) -> Alignment:
-        return self._alignment_job("align_texts", (source, targets), settings)
-
-    def compare(self, report: str, articles: Sequence[str], **settings: Any) -> Comparison:
-        return self._alignment_job("compare_texts", (report, articles), settings)
+        return self._run(work(self._aligner, job, translate))
 
     def close(self) -> None:
         if self._engine is not None:
             self._loop.run_until_complete(self._engine.close())
         self._loop.close()
-
-
-def connect(args: argparse.Namespace) -> RemoteBackend | LocalBackend:
-    """The backend the arguments ask for: --server HOST:PORT, else in-process."""
-    return RemoteBackend(args) if args.server else LocalBackend(args)

@@ -2,23 +2,19 @@
 
     crosswire compare REPORT ARTICLE [ARTICLE ...] [--html OUT.html] [--format json|text]
 
-JSON output (a stable contract): {"report": {...}, "articles": [{...}], "documents":
-[{"target_doc": k, "name", "score", "linked_source", "linked_target", "shared_names"}]
-(ranked best first), "links": [...], "rows": [{"source": i, "text", "translation",
-"matches": [link, ...]}], "only_in_report": [i, ...], "only_in_coverage":
-[{"target_doc": k, "index": j}, ...]}; documents, sentences and links as in
-`crosswire align`.
+`--format json` prints one crosswire.v1.CompareResponse in protobuf's JSON mapping
+(see records.py): the alignment (as `crosswire align` prints it), the articles
+ranked best first, one row per report sentence, and what only one side reports.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 from crosswire.cli import CLIError
-from crosswire.cli.align import add_alignment_arguments, document_json, link_json, run_on_backend
+from crosswire.cli.align import add_alignment_arguments, run_on_backend
+from crosswire.cli.records import comparison_record, dumps
 from crosswire.types import Comparison
 
 
@@ -32,29 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("report", metavar="REPORT", help="the report ('-' = stdin)")
     parser.add_argument("articles", nargs="+", metavar="ARTICLE", help="candidate articles")
     parser.add_argument("--html", metavar="OUT.html", type=Path, help="also write a self-contained side-by-side page")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="what to print (default: text)")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text: ranked articles and side-by-side rows (default); json: one "
+                             "crosswire.v1.CompareResponse (alignment, documents, rows, only_in_report, "
+                             "only_in_coverage, translated)")
     parser.set_defaults(run=run)
-
-
-def comparison_json(comparison: Comparison, report_name: str) -> dict[str, Any]:
-    alignment = comparison.alignment
-    return {
-        "report": document_json(alignment.source, report_name),
-        "articles": [document_json(t, n) for t, n in zip(alignment.targets, alignment.target_names)],
-        "documents": [
-            {"target_doc": d.target_doc, "name": d.name, "score": d.score, "linked_source": d.linked_source,
-             "linked_target": d.linked_target, "shared_names": d.shared_names}
-            for d in comparison.documents
-        ],
-        "links": [link_json(link) for link in alignment.links],
-        "rows": [
-            {"source": row.source, "text": row.text, "translation": row.translation,
-             "matches": [link_json(link) for link in row.matches]}
-            for row in comparison.rows
-        ],
-        "only_in_report": comparison.only_in_report,
-        "only_in_coverage": [{"target_doc": r.target_doc, "index": r.index} for r in comparison.only_in_coverage],
-    }
 
 
 def comparison_text(comparison: Comparison) -> str:
@@ -80,7 +58,7 @@ def comparison_text(comparison: Comparison) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    report_name, comparison = run_on_backend(args, "compare", args.report, args.articles)
+    report_name, comparison = run_on_backend(args, "compare", args.report, args.articles, report_name=args.report)
     if args.html:
         from crosswire.sidebyside import render_comparison
 
@@ -89,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CLIError(f"cannot write {args.html}: {exc}") from None
     if args.format == "json":
-        print(json.dumps(comparison_json(comparison, report_name), ensure_ascii=False))
+        print(dumps(comparison_record(comparison, report_name)))
     else:
         print(comparison_text(comparison))
     return 0

@@ -18,11 +18,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    listing = actions.add_parser("list", help="show the installed models")
+    listing = actions.add_parser(
+        "list", help="show the installed models",
+        description="List the models installed in the models folder (name, language pairs, quantization, "
+        "licence, where it came from), or with --available the models `fetch` knows.",
+    )  # fmt: skip
     listing.add_argument("--available", action="store_true", help="show the models that can be fetched instead")
     listing.set_defaults(run=_with_models_dir(run_list))
 
-    fetch = actions.add_parser("fetch", help="download a known model and install it as CTranslate2 int8")
+    fetch = actions.add_parser(
+        "fetch", help="download a known model and install it as CTranslate2 int8",
+        description="Download NAME from its source in the registry, check its checksum, convert it to "
+        "CTranslate2 int8 and install it atomically. Without a network, says which file to import instead.",
+    )  # fmt: skip
     fetch.add_argument("name", metavar="NAME", help="a model name from `crosswire models list --available`")
     fetch.add_argument("--force", action="store_true", help="fetch again even if it is installed")
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -42,8 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importing.add_argument("--force", action="store_true", help="replace an installed model of the same name")
     importing.set_defaults(run=_with_models_dir(run_import))
 
-    remove = actions.add_parser("remove", help="uninstall a model")
-    remove.add_argument("name", metavar="NAME")
+    remove = actions.add_parser(
+        "remove", help="uninstall a model",
+        description="Delete the installed model NAME from the models folder (a running server keeps "
+        "the models it loaded until it restarts).",
+    )  # fmt: skip
+    remove.add_argument("name", metavar="NAME", help="a model name from `crosswire models list`")
     remove.set_defaults(run=_with_models_dir(run_remove))
 
     for sub in (listing, fetch, importing, remove):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 
+from crosswire.cli.arguments import DETECT, detect_or, known_language
 from crosswire.cli.backend import add_backend_arguments, connect
-from crosswire.cli.translate import read_inputs
-from crosswire.types import Document, Sentence
+from crosswire.cli.inputs import read_inputs
+from crosswire.cli.records import dumps, sentence_record
+from crosswire.types import ALIGNMENT_LANGUAGES, Document, Sentence
 
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+# The listing's columns: name, width and alignment (the text comes last, unpadded).
+_COLUMNS = (("#", 4, ">"), ("START", 7, ">"), ("END", 7, ">"), ("PARA", 4, ">"), ("ROLE", 11, "<"), ("DUP", 4, ">"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,44 +22,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(headline, dateline, body, caption, ...) and the sentence it duplicates, if any.",
     )
     parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file; '-' or none = stdin")
-    parser.add_argument("--lang", default="", type=language_code, metavar="LANG",
-                        help="language of the text, e.g. ru (default: detect)")
+    parser.add_argument("--lang", default=DETECT, type=detect_or(known_language), metavar="LANG",
+                        help=f"language of the text: {', '.join(ALIGNMENT_LANGUAGES)} or {DETECT} (default: {DETECT})")
     parser.add_argument("--format", choices=("text", "jsonl"), default="text",
-                        help="text: a readable listing; jsonl: one object per sentence")
-    add_backend_arguments(parser)
+                        help="text: a readable listing; jsonl: one crosswire.v1.Sentence per line")
+    add_backend_arguments(parser, engine=False)
     parser.set_defaults(run=run)
 
 
-def language_code(value: str) -> str:
-    """Accept an ISO 639 code such as 'ru' or 'zh-Hans'; anything else is a usage error."""
-    if value and not _LANGUAGE.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"not a language code such as 'ru' or 'en': {value[:20]!r}")
-    return value
+def _row(cells: list[str]) -> str:
+    return " ".join(f"{cell:{align}{width}}" for cell, (_, width, align) in zip(cells, _COLUMNS))
 
 
-def sentence_record(sentence: Sentence) -> dict:
-    """The JSON object printed for one sentence."""
-    return {
-        "index": sentence.index,
-        "start": sentence.start,
-        "end": sentence.end,
-        "text": sentence.text,
-        "paragraph": sentence.paragraph,
-        "role": sentence.role.value,
-        "duplicate_of": sentence.duplicate_of,
-        "forced_split": sentence.forced_split,
-    }
+def _cells(s: Sentence) -> list[str]:
+    duplicate = "" if s.duplicate_of is None else str(s.duplicate_of)
+    text = s.text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+    return [str(s.index), str(s.start), str(s.end), str(s.paragraph), s.role.value, duplicate,
+            text + (" [cut]" if s.forced_split else "")]
 
 
 def listing(document: Document) -> str:
-    """One line per sentence: index, offsets, paragraph, role, duplicate mark, text."""
-    lines = []
-    for s in document.sentences:
-        duplicate = f"= {s.duplicate_of}" if s.duplicate_of is not None else ""
-        forced = " [cut]" if s.forced_split else ""
-        text = s.text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
-        lines.append(f"{s.index:>4} {s.start:>7}-{s.end:<7} ¶{s.paragraph:<4} {s.role.value:<11} {duplicate:<6} "
-                     f"{text}{forced}")
+    """A header, then one line per sentence: index, offsets, paragraph, role, duplicated sentence, text."""
+    lines = [_row([name for name, *_ in _COLUMNS]) + " TEXT"]
+    lines += [_row(cells) + " " + cells[-1] for cells in map(_cells, document.sentences)]
     return "\n".join(lines)
 
 
@@ -71,9 +57,8 @@ def run(args: argparse.Namespace) -> int:
         backend.close()
     if args.format == "jsonl":
         for sentence in document.sentences:
-            print(json.dumps(sentence_record(sentence), ensure_ascii=False))
+            print(dumps(sentence_record(sentence)))
     else:
-        print(f"# language: {document.language or '-'}, {len(document.sentences)} sentences", file=sys.stderr)
-        if document.sentences:
-            print(listing(document))
+        print(f"# language: {document.language or 'unknown'}, {len(document.sentences)} sentences", file=sys.stderr)
+        print(listing(document))
     return 0

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_server_side()
-    from crosswire_server.app import serve
+    from crosswire_server.app import ServeError, serve
     from crosswire_server.config import ServerConfig
     from crosswire_server.logs import configure_logging
 
@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(config.log_format)
     try:
         asyncio.run(serve(config))
+    except ServeError as exc:
+        raise CLIError(str(exc)) from None
     except (OSError, RuntimeError) as exc:
         raise CLIError(f"cannot serve on {config.host}:{config.port}: {exc}") from None
     return 0

@@ -24,21 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rosswire/v1/segmentation.proto\x12\x0c\x63rosswire.v1\"\xc1\x01\n\x08Sentence\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x11\n\tparagraph\x18\x05 \x01(\r\x12\'\n\x04role\x18\x06 \x01(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x14\n\x0cis_duplicate\x18\x07 \x01(\x08\x12\x14\n\x0c\x64uplicate_of\x18\x08 \x01(\r\x12\x14\n\x0c\x66orced_split\x18\t \x01(\x08\"0\n\x0eSegmentRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"i\n\x0fSegmentResponse\x12\x10\n\x08language\x18\x01 \x01(\t\x12)\n\tsentences\x18\x02 \x03(\x0b\x32\x16.crosswire.v1.Sentence\x12\x19\n\x11\x64\x65tected_language\x18\x03 \x01(\t*\x83\x02\n\x0bSegmentRole\x12\x1c\n\x18SEGMENT_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11SEGMENT_ROLE_BODY\x10\x01\x12\x19\n\x15SEGMENT_ROLE_HEADLINE\x10\x02\x12\x19\n\x15SEGMENT_ROLE_DATELINE\x10\x03\x12\x1a\n\x16SEGMENT_ROLE_TIMESTAMP\x10\x04\x12\x18\n\x14SEGMENT_ROLE_CAPTION\x10\x05\x12\x18\n\x14SEGMENT_ROLE_SECTION\x10\x06\x12\x1c\n\x18SEGMENT_ROLE_BOILERPLATE\x10\x07\x12\x1b\n\x17SEGMENT_ROLE_PULL_QUOTE\x10\x08\x32]\n\x13SegmentationService\x12\x46\n\x07Segment\x12\x1c.crosswire.v1.SegmentRequest\x1a\x1d.crosswire.v1.SegmentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rosswire/v1/segmentation.proto\x12\x0c\x63rosswire.v1\"\xc1\x01\n\x08Sentence\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x11\n\tparagraph\x18\x05 \x01(\r\x12\'\n\x04role\x18\x06 \x01(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x14\n\x0cis_duplicate\x18\x07 \x01(\x08\x12\x14\n\x0c\x64uplicate_of\x18\x08 \x01(\r\x12\x14\n\x0c\x66orced_split\x18\t \x01(\x08\"0\n\x0eSegmentRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"\x86\x01\n\x0fSegmentResponse\x12\x10\n\x08language\x18\x01 \x01(\t\x12)\n\tsentences\x18\x02 \x03(\x0b\x32\x16.crosswire.v1.Sentence\x12\x19\n\x11\x64\x65tected_language\x18\x03 \x01(\t\x12\x1b\n\x13language_confidence\x18\x04 \x01(\x02*\x83\x02\n\x0bSegmentRole\x12\x1c\n\x18SEGMENT_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11SEGMENT_ROLE_BODY\x10\x01\x12\x19\n\x15SEGMENT_ROLE_HEADLINE\x10\x02\x12\x19\n\x15SEGMENT_ROLE_DATELINE\x10\x03\x12\x1a\n\x16SEGMENT_ROLE_TIMESTAMP\x10\x04\x12\x18\n\x14SEGMENT_ROLE_CAPTION\x10\x05\x12\x18\n\x14SEGMENT_ROLE_SECTION\x10\x06\x12\x1c\n\x18SEGMENT_ROLE_BOILERPLATE\x10\x07\x12\x1b\n\x17SEGMENT_ROLE_PULL_QUOTE\x10\x08\x32]\n\x13SegmentationService\x12\x46\n\x07Segment\x12\x1c.crosswire.v1.SegmentRequest\x1a\x1d.crosswire.v1.SegmentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crosswire.v1.segmentation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SEGMENTROLE']._serialized_start=403
-  _globals['_SEGMENTROLE']._serialized_end=662
+  _globals['_SEGMENTROLE']._serialized_start=433
+  _globals['_SEGMENTROLE']._serialized_end=692
   _globals['_SENTENCE']._serialized_start=50
   _globals['_SENTENCE']._serialized_end=243
   _globals['_SEGMENTREQUEST']._serialized_start=245
   _globals['_SEGMENTREQUEST']._serialized_end=293
-  _globals['_SEGMENTRESPONSE']._serialized_start=295
-  _globals['_SEGMENTRESPONSE']._serialized_end=400
-  _globals['_SEGMENTATIONSERVICE']._serialized_start=664
-  _globals['_SEGMENTATIONSERVICE']._serialized_end=757
+  _globals['_SEGMENTRESPONSE']._serialized_start=296
+  _globals['_SEGMENTRESPONSE']._serialized_end=430
+  _globals['_SEGMENTATIONSERVICE']._serialized_start=694
+  _globals['_SEGMENTATIONSERVICE']._serialized_end=787
 # @@protoc_insertion_point(module_scope)

@@ -59,11 +59,13 @@ class SegmentRequest(_message.Message):
     def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class SegmentResponse(_message.Message):
-    __slots__ = ("language", "sentences", "detected_language")
+    __slots__ = ("language", "sentences", "detected_language", "language_confidence")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     SENTENCES_FIELD_NUMBER: _ClassVar[int]
     DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     language: str
     sentences: _containers.RepeatedCompositeFieldContainer[Sentence]
     detected_language: str
-    def __init__(self, language: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[Sentence, _Mapping]]] = ..., detected_language: _Optional[str] = ...) -> None: ...
+    language_confidence: float
+    def __init__(self, language: _Optional[str] = ..., sentences: _Optional[_Iterable[_Union[Sentence, _Mapping]]] = ..., detected_language: _Optional[str] = ..., language_confidence: _Optional[float] = ...) -> None: ...

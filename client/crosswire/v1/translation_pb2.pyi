@@ -46,18 +46,22 @@ class TranslateResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[TranslationResult, _Mapping]]] = ...) -> None: ...
 
 class TranslationResult(_message.Message):
-    __slots__ = ("text", "source_language", "target_language", "model", "segments")
+    __slots__ = ("text", "source_language", "target_language", "model", "segments", "detected_language", "language_confidence")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     text: str
     source_language: str
     target_language: str
     model: str
     segments: _containers.RepeatedCompositeFieldContainer[TranslatedSegment]
-    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., model: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[TranslatedSegment, _Mapping]]] = ...) -> None: ...
+    detected_language: str
+    language_confidence: float
+    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., model: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[TranslatedSegment, _Mapping]]] = ..., detected_language: _Optional[str] = ..., language_confidence: _Optional[float] = ...) -> None: ...
 
 class TranslatedSegment(_message.Message):
     __slots__ = ("start", "end", "source", "translation", "score", "alternatives", "paragraph", "role", "translated", "is_duplicate", "duplicate_of")

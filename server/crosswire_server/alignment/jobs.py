@@ -14,13 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from crosswire.types import DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
+from crosswire.types import ALIGNMENT_LANGUAGES, DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
 from crosswire_server.alignment.aligner import Aligner
-from crosswire_server.alignment.inputs import eligible, prepare
+from crosswire_server.alignment.inputs import by_sentence, eligible, prepare
 from crosswire_server.errors import InvalidInput
-
-#: Languages both the segmentation layer and the sentence encoder handle.
-SUPPORTED_LANGUAGES = ("ru", "en", "zh")
 
 T = TypeVar("T")
 
@@ -66,8 +63,8 @@ class AlignJob:
 
 def _language(value: str, default: str, field_name: str) -> str:
     language = value or default
-    if language not in SUPPORTED_LANGUAGES:
-        raise InvalidInput(f"{field_name}: {language!r} is not supported; use one of {', '.join(SUPPORTED_LANGUAGES)}")
+    if language not in ALIGNMENT_LANGUAGES:
+        raise InvalidInput(f"{field_name}: {language!r} is not supported; use one of {', '.join(ALIGNMENT_LANGUAGES)}")
     return language
 
 
@@ -75,10 +72,7 @@ async def _prepare(aligner: Aligner, job: AlignJob, targets_field: str) -> tuple
     """Check what can be checked before segmenting, then segment every text off the event loop."""
     source_language = _language(job.source_language, "ru", "source_language")
     target_language = _language(job.target_language, "en", "target_language")
-    if not job.targets:
-        raise InvalidInput(f"{targets_field}: at least one target document is required")
-    if len(job.targets) > aligner.limits.max_targets:
-        raise InvalidInput(f"{targets_field}: {len(job.targets)} documents, the limit is {aligner.limits.max_targets}")
+    aligner.limits.check_targets(len(job.targets), targets_field)
 
     def segment_all() -> tuple[Document, list[Document]]:
         return (
@@ -97,8 +91,7 @@ async def _translations(
     if translate is None or not indices or len(source.sentences) > aligner.limits.max_sentences_per_document:
         return None
     texts = await translate([source.sentences[i].text for i in indices], source.language, target_language)
-    done = dict(zip(indices, texts))
-    return [done.get(i, "") for i in range(len(source.sentences))]
+    return by_sentence(source, indices, texts)
 
 
 async def align_texts(aligner: Aligner, job: AlignJob, translate: TranslateFn | None = None) -> Alignment:

@@ -2,11 +2,14 @@
 
 When the runtime has a translation model for the language pair, the job gets
 its translate function: the report's sentences are machine-translated for
-the translation signal and the translation column of Compare.
+the translation signal and the translation column of Compare. The sentence
+encoder loads in a worker thread (the server starts it at start-up); requests
+that come meanwhile wait for it without holding up the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import grpc
@@ -17,6 +20,7 @@ from crosswire.v1 import alignment_pb2 as pb
 from crosswire.v1 import alignment_pb2_grpc as pb_grpc
 from crosswire_server.alignment import Aligner, AlignmentLimits
 from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, compare_texts, in_batches
+from crosswire_server.errors import NotReady
 from crosswire_server.rpc.common import Runtime, handling, roles_from_request
 
 
@@ -26,13 +30,26 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
     def __init__(self, runtime: Runtime, aligner: Aligner | None = None) -> None:
         self._runtime = runtime
         self._aligner = aligner
+        self._loading: asyncio.Future[Aligner] | None = None
 
-    @property
-    def aligner(self) -> Aligner:
-        """The aligner with the configured limits, created on first use (loading the encoder takes a second)."""
-        if self._aligner is None:
-            self._aligner = Aligner(limits=AlignmentLimits.from_config(self._runtime.config))
-        return self._aligner
+    def _load(self) -> Aligner:
+        """The aligner with the configured limits and its encoder's weights read (about a second; blocking)."""
+        aligner = self._aligner or Aligner(limits=AlignmentLimits.from_config(self._runtime.config))
+        aligner.embedder.load()
+        return aligner
+
+    def start_loading(self) -> asyncio.Future[Aligner]:
+        """Start loading the aligner in a worker thread, once; the future gives it."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(asyncio.to_thread(self._load))
+        return self._loading
+
+    async def aligner(self) -> Aligner:
+        """The loaded aligner, waiting for it off the event loop; NotReady (UNAVAILABLE) if it failed to load."""
+        try:
+            return await asyncio.shield(self.start_loading())  # a cancelled request leaves the loading going
+        except Exception as exc:
+            raise NotReady(f"the sentence encoder failed to load: {exc}") from exc
 
     def _translator(self, source: str, target: str) -> TranslateFn | None:
         """The engine's translate function when a model for the pair is loaded."""
@@ -64,7 +81,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             self._runtime.check_size(request)
             job, translate = self._job(request.source, request.targets, request, request.mode)
             record.add(targets=len(job.targets), translated=translate is not None)
-            result = await align_texts(self.aligner, job, translate)
+            result = await align_texts(await self.aligner(), job, translate)
             record.add(links=len(result.links))
             return alignment_to_pb(result, request.source.name)
 
@@ -73,6 +90,6 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             self._runtime.check_size(request)
             job, translate = self._job(request.report, request.articles, request)
             record.add(targets=len(job.targets), translated=translate is not None)
-            result = await compare_texts(self.aligner, job, translate)
+            result = await compare_texts(await self.aligner(), job, translate)
             record.add(links=len(result.alignment.links))
             return comparison_to_pb(result, request.report.name)

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import re
 
-from crosswire.types import Document, Role, Sentence
+from crosswire.types import LANGUAGE_CODE, Document, Role, Sentence
 
 from crosswire_server.errors import InvalidInput
 from crosswire_server.segmentation.duplicates import find_duplicates
-from crosswire_server.segmentation.language import detect_language
+from crosswire_server.segmentation.language import (
+    MIN_CONFIDENCE,
+    Identification,
+    check_declared,
+    has_letters,
+    identify,
+)
 from crosswire_server.segmentation.sentences import cut_long, split_sentences
 from crosswire_server.segmentation.structure import article_parts
 from crosswire_server.segmentation.text import View, paragraphs
 
-__all__ = ["MAX_SENTENCE_CHARS", "detect_language", "segment"]
+__all__ = ["MAX_SENTENCE_CHARS", "MIN_CONFIDENCE", "Identification", "check_declared", "has_letters", "identify",
+           "segment"]
 
 #: A "sentence" longer than this (no usable punctuation) is cut and flagged forced_split.
 MAX_SENTENCE_CHARS = 1000
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 _SPACE = re.compile(r"\s*")
 
 
@@ -39,9 +45,9 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
     if max_sentence_chars < 1:
         raise InvalidInput(f"max_sentence_chars must be at least 1, got {max_sentence_chars}")
     language = (language or "").strip()
-    if language and not _LANGUAGE.fullmatch(language):
+    if language and not LANGUAGE_CODE.fullmatch(language):
         raise InvalidInput(f"language must be a language code such as 'ru' or 'en', got {language[:20]!r}")
-    detected = detect_language(text)
+    found = identify(text)
     view = View.of(text)
     pieces = _pieces(view.text, max_sentence_chars)
     spans = [view.original_span(start, end) for start, end, *_ in pieces]
@@ -53,7 +59,8 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
             zip(spans, pieces, duplicates)
         )
     ]
-    return Document(text, language.lower() or detected, sentences, detected_language=detected)
+    return Document(text, language.lower() or found.language, sentences, detected_language=found.language,
+                    language_confidence=found.confidence)
 
 
 def _pieces(text: str, limit: int) -> list[tuple[int, int, int, Role, bool]]:
