@@ -5,9 +5,19 @@ BIN := $(VENV)/bin
 MODEL ?= translate-zh_en-1_9
 PORT ?= 50051
 
-.PHONY: setup run test bench proto
+.PHONY: setup run test bench proto dictionaries
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed dictionaries
+
+# The English-Russian dictionaries alignment reads its word evidence from (Debian's mueller7-dict and
+# dict-freedict-eng-rus, GPL, read at run time, never copied into the repository). Installed where
+# apt-get works as root; elsewhere alignment runs without them and says so in its log.
+dictionaries:
+	@if [ ! -e /usr/share/dictd/mueller7.index ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing the English-Russian dictionaries (mueller7-dict, dict-freedict-eng-rus)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mueller7-dict dict-freedict-eng-rus >/dev/null \
+		|| echo "could not install them: alignment will run without dictionary evidence"; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

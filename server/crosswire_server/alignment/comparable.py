@@ -6,19 +6,24 @@ close). So linking runs in three steps:
 
 1. Candidates: each source sentence's best CANDIDATES partners in each target
    document by the pair score (cosine plus names, numbers and translation,
-   margin-normalised), and each target sentence's best CANDIDATES rows.
+   margin-normalised), each target sentence's best CANDIDATES rows, and pairs
+   that share a specific name (see SpecificNames).
 2. The probability that a candidate pair states the same fact, from a small
-   logistic model over its evidence (see `SameFactModel`): embedding cosine
-   and margin, whether the pair are each other's best match, shared names,
-   shared numbers, words the bilingual dictionary (or the machine translation,
-   when a model for the pair is installed) carries across, the length ratio. Details stated differently (numbers of the same unit,
-   dates, weekdays; see facts.py) and attribution-only sentences ("…, reports
-   The Straits Times") rule "same" out.
-3. Links, within each target document: "same" greedily by probability, each
-   sentence at most once, down to SAME_PROBABILITY; then every source sentence
-   still without a link gets its best remaining candidate as "related" when
-   the two share a specific name or the probability reaches
-   RELATED_PROBABILITY.
+   logistic model over its evidence (FEATURES; SameFactModel): embedding
+   cosine and margin, shared numbers, the words a bilingual dictionary (or the
+   machine translation, when a model for the pair is installed) carries
+   across, shared names, length ratio, rank, and how alike the two documents
+   are. Numbers of the same unit or dates stated differently, and
+   attribution-only sentences ("…, reports The Straits Times"), rule "same"
+   out (facts.py).
+3. Links, within each target document: "same" for a pair at or above
+   SAME_PROBABILITY that is its source or its target sentence's most
+   probable partner; "related" for a source sentence's best remaining
+   candidate when it reaches RELATED_PROBABILITY, shares a specific name, or
+   is a mutual best partner from MUTUAL_RELATED_COSINE on.
+
+The model and thresholds are fitted and chosen by
+benchmarks/calibrate_crossoutlet.py, which prints its cross-validated figures.
 """
 
 from __future__ import annotations
@@ -69,10 +74,10 @@ class SameFactModel:
 #: Fitted by `python benchmarks/calibrate_crossoutlet.py` on the shared cross-outlet labels
 #: (../shared/data/eval/ru-en/crossoutlet-wmt21.tsv, all 60 tasks); the script prints these lines.
 SAME_FACT_MODEL = SameFactModel(
-    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.0993, 0.5012, 0.1847, 2.2893, 0.507),
-    scale=(0.1948, 0.0432, 0.1539, 0.1786, 0.1673, 0.4194, 0.388, 1.1011, 0.1455),
-    weights=(0.9771, 0.0571, 2.5568, 0.6423, 0.2788, 0.4226, 0.3129, 0.4323, 0.2076),
-    bias=-7.1954,
+    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.1007, 0.5012, 0.1847, 2.2893, 0.507),
+    scale=(0.1948, 0.0432, 0.1539, 0.1786, 0.1684, 0.4194, 0.388, 1.1011, 0.1455),
+    weights=(0.9638, 0.0533, 2.5657, 0.6394, 0.2795, 0.4244, 0.3194, 0.4284, 0.2065),
+    bias=-7.1939,
 )
 #: The same fit without the dictionary column, for pairs it does not cover (or no dictionary installed).
 SAME_FACT_MODEL_WITHOUT_WORDS = SameFactModel(
@@ -84,12 +89,11 @@ SAME_FACT_MODEL_WITHOUT_WORDS = SameFactModel(
 
 #: Thresholds on the same-fact probability, chosen on the shared labels under cross-validation
 #: by calibrate_crossoutlet.py: SAME_PROBABILITY is the lowest whose precision stays >= 0.80
-#: there. RELATED_PROBABILITY and the two rules below make "related": a specific name shared
-#: (NAMED_RELATED_PROBABILITY), or each other's most probable partner (MUTUAL_RELATED_COSINE,
-#: which keeps Tatoeba's short generic translations from going unlinked).
+#: there. Besides RELATED_PROBABILITY, two rules make "related": a specific name shared (see
+#: SpecificNames), or each other's most probable partner from MUTUAL_RELATED_COSINE on (which keeps
+#: Tatoeba's short generic translations from going unlinked).
 SAME_PROBABILITY = 0.55
 RELATED_PROBABILITY = 0.15
-NAMED_RELATED_PROBABILITY = 0.05
 MUTUAL_RELATED_COSINE = 0.4
 
 
@@ -245,11 +249,13 @@ def link_comparable(
     related: float = RELATED_PROBABILITY,
 ) -> list[Pair]:
     """Comparable-mode links (see the module docstring); target_doc gives each column's document."""
-    pairs = candidate_pairs(margin(features.combined(weights)), target_doc)
+    specific = SpecificNames(texts, target_doc)
+    pairs = sorted(set(candidate_pairs(margin(features.combined(weights)), target_doc))
+                   | set(specific.candidates(features.names)))
     evidence, with_words = pair_evidence(features, target_doc, pairs, texts, dictionary)
     model = SAME_FACT_MODEL if with_words else SAME_FACT_MODEL_WITHOUT_WORDS
     probability = model.probability(evidence) if pairs else np.zeros(0)
-    return choose_links(pairs, probability, evidence, target_doc, texts, dictionary, same, related)
+    return choose_links(pairs, probability, evidence, target_doc, texts, dictionary, same, related, specific)
 
 
 def choose_links(
@@ -261,13 +267,14 @@ def choose_links(
     dictionary: Dictionary | None,
     same: float = SAME_PROBABILITY,
     related: float = RELATED_PROBABILITY,
+    specific: SpecificNames | None = None,
 ) -> list[Pair]:
     """Step 3: a candidate at or above `same` that nothing rules out is "same" when it is the most
     probable of its source sentence's candidates in that document or of its target sentence's
     (so a headline and a body sentence may both state one fact); each source sentence without one
-    in a document gets its best remaining candidate there as "related" if it reaches `related`, or
-    NAMED_RELATED_PROBABILITY with a specific name shared."""
-    specific = _SpecificNames(texts, target_doc)
+    in a document gets its best remaining candidate there as "related" if it reaches `related`,
+    shares a specific name, or is its mutual best partner with cosine >= MUTUAL_RELATED_COSINE."""
+    specific = specific or SpecificNames(texts, target_doc)
     row_best: dict[tuple[int, int], float] = {}
     column_best: dict[int, float] = {}
     for (row, column), value in zip(pairs, probability.tolist()):
@@ -276,40 +283,42 @@ def choose_links(
         column_best[column] = max(column_best.get(column, 0.0), value)
     found: list[Pair] = []
     with_same: set[tuple[int, int]] = set()
-    best_other: dict[tuple[int, int], tuple[int, list[Disagreement]]] = {}
+    best_other: dict[tuple[int, int], int] = {}
+    cosine = evidence[:, FEATURES.index("cosine")] if len(pairs) else np.zeros(0)
     for n in np.argsort(-probability, kind="stable"):
         row, column = pairs[n]
         key = (row, int(target_doc[column]))
         value = float(probability[n])
         if value < same and (key in with_same or key in best_other):
             continue
-        details = _disagreements(texts, row, column, dictionary)
         best = value >= row_best[key] or value >= column_best[column]
+        if value >= same and best:
+            details = _disagreements(texts, row, column, dictionary)
+            if not _rules_out(details) and not _attribution(texts, row, column):
+                with_same.add(key)
+                found.append(Pair(row, column, value, Grade.SAME, value, details))
+                continue
         mutual = value >= row_best[key] and value >= column_best[column]
-        cosine = float(evidence[n, FEATURES.index("cosine")])
-        if value >= same and best and not _rules_out(details) and not _attribution(texts, row, column):
-            with_same.add(key)
-            found.append(Pair(row, column, value, Grade.SAME, value, details))
-        elif key not in best_other and (
-            value >= related
-            or (mutual and cosine >= MUTUAL_RELATED_COSINE)
-            or (value >= NAMED_RELATED_PROBABILITY and specific.shared(row, column))
+        if key not in best_other and (
+            value >= related or (mutual and cosine[n] >= MUTUAL_RELATED_COSINE) or specific.shared(row, column)
         ):
-            best_other[key] = (int(n), details)
-    for key, (n, details) in best_other.items():
+            best_other[key] = int(n)
+    for key, n in best_other.items():
         if key not in with_same:
             row, column = pairs[n]
             value = float(probability[n])
-            found.append(Pair(row, column, value, Grade.RELATED, value, details))
+            found.append(Pair(row, column, value, Grade.RELATED, value, _disagreements(texts, row, column, dictionary)))
     return sorted(found, key=lambda pair: (pair.source, pair.target))
 
 
-#: A name is specific to a few sentences when at most this share of its document's sentences name it.
+#: A name is specific to a few sentences when at most this share of its document's sentences, or at
+#: most SPECIFIC_NAME_COUNT of them, name it (a short report names its subject in most sentences).
 SPECIFIC_NAME_SHARE = 0.25
+SPECIFIC_NAME_COUNT = 3
 
 
-class _SpecificNames:
-    """Names that single out a few sentences of a document (Carter, al-Abadi), unlike Russia or Putin."""
+class SpecificNames:
+    """Names that single out a few sentences (Carter, al-Abadi), unlike those both documents keep naming."""
 
     def __init__(self, texts: Texts, target_doc: np.ndarray) -> None:
         self.texts = texts
@@ -317,7 +326,11 @@ class _SpecificNames:
         self._common: dict[int | None, set[str]] = {}
 
     def _common_keys(self, doc: int | None) -> set[str]:
-        """Keys of the names found in more than SPECIFIC_NAME_SHARE of a document's sentences (None: the source)."""
+        """Keys of the names found in more than SPECIFIC_NAME_SHARE of a document's sentences (None: the source).
+
+        A name common to both documents is their topic (Russia, Syria); one the report
+        repeats but the article names once (Carter) still singles out a sentence there.
+        """
         if doc not in self._common:
             if doc is None:
                 sentences, language = list(self.texts.source), self.texts.source_language
@@ -326,17 +339,40 @@ class _SpecificNames:
                 sentences, language = [self.texts.target[c] for c in columns], self.texts.target_language
             counts: dict[str, int] = {}
             for text in sentences:
-                for key in {t.keys[0] for t in sentence_terms(text, language).names if t.is_name_like}:
+                for key in {k for t in sentence_terms(text, language).names if t.is_name_like for k in t.keys}:
                     counts[key] = counts.get(key, 0) + 1
-            self._common[doc] = {key for key, count in counts.items() if count > SPECIFIC_NAME_SHARE * len(sentences)}
+            self._common[doc] = {
+                key for key, count in counts.items()
+                if count > SPECIFIC_NAME_SHARE * len(sentences) and count > SPECIFIC_NAME_COUNT
+            }
         return self._common[doc]
 
+    def candidates(self, names: np.ndarray, per_row: int = CANDIDATES) -> list[tuple[int, int]]:
+        """Pairs sharing a specific name, up to `per_row` per source sentence and document (most names shared
+        first): two sentences about al-Abadi are candidates whatever their embeddings say."""
+        pairs = []
+        for doc in np.unique(self.target_doc):
+            columns = np.flatnonzero(self.target_doc == doc)
+            block = names[:, columns]
+            for row in np.flatnonzero(block.max(axis=1) > 0) if block.size else []:
+                order = [c for c in np.argsort(-block[row]) if block[row, c] > 0]
+                found = 0
+                for c in order:
+                    if self.shared(int(row), int(columns[c])):
+                        pairs.append((int(row), int(columns[c])))
+                        found += 1
+                        if found == per_row:
+                            break
+        return pairs
+
     def shared(self, row: int, column: int) -> bool:
-        """Whether the two sentences share a name that is specific on both sides."""
+        """Whether the two sentences share a name that is not common to both documents."""
+        doc = int(self.target_doc[column])
+        common = self._common_keys(None) & self._common_keys(doc)
         source = tuple(t for t in sentence_terms(self.texts.source[row], self.texts.source_language).names
-                       if t.is_name_like and t.keys[0] not in self._common_keys(None))
+                       if t.is_name_like and not common & set(t.keys))
         target = tuple(t for t in sentence_terms(self.texts.target[column], self.texts.target_language).names
-                       if t.is_name_like and t.keys[0] not in self._common_keys(int(self.target_doc[column])))
+                       if t.is_name_like and not common & set(t.keys))
         return bool(source and target and shared_terms(source, target))
 
 

@@ -7,23 +7,27 @@ Embeddings see that two sentences are about hockey; the dictionary sees that
 The dictionary is read from dictd files of English-Russian dictionaries
 (Debian's `mueller7-dict`, 46,000 headwords, and `dict-freedict-eng-rus`) and
 inverted: every Russian word that stands alone as a translation of an English
-headword points to it. Russian words are keyed by lemma (pymorphy3), verbs
-without their aspect suffix («заявить» and «заявлять» share «заяв»); English
-words are folded to a headword by stripping inflections. Without any
+headword points to it. Words are reduced to lemmas with simplemma (a lookup
+table, microseconds a word), Russian verbs also lose their aspect suffix
+(«заявить» and «заявлять» share «заяв»), and an English compound falls back
+to its last part ("warship" -> "ship"). Without any
 dictionary file the signal is simply absent (see `load_dictionary`).
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
+import os
+import pickle
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
+from platformdirs import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +144,6 @@ class Dictionary:
         keys = (_russian_keys(token.lower()) for token in _RUSSIAN_TOKEN.findall(text))
         return tuple(dict.fromkeys(key for key in keys if key))
 
-    def russian_verb_keys(self, text: str) -> tuple[tuple[str, ...], ...]:
-        """The keys of the verbs (and participles) of a Russian sentence: what its actors do."""
-        words = (token.lower() for token in _RUSSIAN_TOKEN.findall(text))
-        return tuple(dict.fromkeys(_russian_keys(word) for word in words if _is_verb(word) and _russian_keys(word)))
-
     def english_keys(self, text: str) -> tuple[str, ...]:
         """Headwords of the content words of an English sentence, in order, each once."""
         keys = []
@@ -199,46 +198,40 @@ def english_content_words(text: str) -> frozenset[str]:
     )
 
 
-@lru_cache(maxsize=200_000)
 def _english_lemma(word: str) -> str:
+    return _lemma(word, "en")
+
+
+@lru_cache(maxsize=400_000)
+def _lemma(word: str, language: str) -> str:
+    """simplemma's lemma of a lower-case word (a dictionary lookup, microseconds a word)."""
     import simplemma
 
-    return simplemma.lemmatize(word, lang="en").lower()
-
-
-@lru_cache(maxsize=1)
-def _morphology():  # noqa: ANN202 (pymorphy3 has no type information)
-    import pymorphy3
-
-    return pymorphy3.MorphAnalyzer()
-
-
-_VERB_TAGS = frozenset({"VERB", "INFN", "PRTF", "PRTS", "GRND"})
-
-
-@lru_cache(maxsize=200_000)
-def _is_verb(word: str) -> bool:
-    return _morphology().parse(word)[0].tag.POS in _VERB_TAGS
-
-
-#: Lemmas of a Russian word kept as its keys (pymorphy3's parses, most likely first).
-MAX_LEMMAS = 3
+    return simplemma.lemmatize(word, lang=language).lower()
 
 
 @lru_cache(maxsize=200_000)
 def _russian_keys(word: str) -> tuple[str, ...]:
-    """Dictionary keys of one lower-case Russian word (empty for function words and short words)."""
+    """Dictionary keys of one lower-case Russian word: its lemma's and, when it differs, its own form's.
+
+    The form itself stays a key because the lemmatiser may map a participle or a
+    name to a lemma the dictionary lacks. Empty for function words and short words.
+    """
     if len(word) < 3 or word in RUSSIAN_STOPWORDS:
         return ()
-    lemmas = dict.fromkeys(parse.normal_form for parse in _morphology().parse(word))
-    if any(lemma in RUSSIAN_STOPWORDS for lemma in list(lemmas)[:1]):
+    lemma = _lemma(word, "ru")
+    if lemma in RUSSIAN_STOPWORDS:
         return ()
-    return tuple(dict.fromkeys(verb_key(lemma) for lemma in list(lemmas)[:MAX_LEMMAS]))
+    return tuple(dict.fromkeys((verb_key(lemma), verb_key(word))))
 
 
 @lru_cache(maxsize=1)
 def load_dictionary(stems: tuple[str, ...] = DEFAULT_DICTIONARIES) -> Dictionary | None:
-    """The dictionary from the dictd files that exist among `stems`; None (and a log line) when none does."""
+    """The dictionary from the dictd files that exist among `stems`; None (and a log line) when none does.
+
+    The inverted dictionary is kept in the user's cache folder (keyed by the
+    files' sizes and times), so only the first start reads the dictd files.
+    """
     present = [stem for stem in stems if Path(f"{stem}.index").exists() and Path(f"{stem}.dict.dz").exists()]
     if not present:
         log.warning(
@@ -246,37 +239,31 @@ def load_dictionary(stems: tuple[str, ...] = DEFAULT_DICTIONARIES) -> Dictionary
             "On Debian: apt-get install mueller7-dict dict-freedict-eng-rus", ", ".join(stems),
         )
         return None
-    return Dictionary.from_dictd(present)
+    _lemma("тест", "ru")  # loads the lemmatiser's tables
+    signature = "|".join(
+        f"{stem}:{os.stat(f'{stem}.dict.dz').st_size}:{os.stat(f'{stem}.dict.dz').st_mtime_ns}" for stem in present
+    )
+    cached = Path(user_cache_dir("crosswire")) / f"dictionary-{hashlib.sha256(signature.encode()).hexdigest()[:16]}.pickle"
+    try:
+        with cached.open("rb") as handle:
+            loaded = pickle.load(handle)
+        if isinstance(loaded, Dictionary):
+            return loaded
+    except (OSError, pickle.PickleError, EOFError, AttributeError):
+        pass
+    dictionary = Dictionary.from_dictd(present)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        with partial.open("wb") as handle:
+            pickle.dump(dictionary, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(cached)
+    except OSError as exc:
+        log.info("could not cache the inverted dictionary in %s: %s", cached, exc)
+    return dictionary
 
 
-def coverage_matrices(
-    dictionary: Dictionary, russian: Sequence[Sequence[str]], english: Sequence[Sequence[str]],
-) -> tuple[np.ndarray, np.ndarray]:
-    """For every (Russian, English) sentence pair, the share of each side's content words the other translates.
-
-    Returns (russian_covered, english_covered): the fraction of the Russian
-    sentence's keys with a translation in the English sentence, and the fraction
-    of the English sentence's headwords that translate one of the Russian keys.
-    """
-    postings: dict[str, list[int]] = {}
-    for column, words in enumerate(english):
-        for word in words:
-            postings.setdefault(word, []).append(column)
-    senses = dictionary.russian_to_english
-    russian_hits = np.zeros((len(russian), len(english)), dtype=np.float32)
-    english_hits = np.zeros((len(russian), len(english)), dtype=np.float32)
-    for row, words in enumerate(russian):
-        english_words: dict[int, set[str]] = {}
-        for keys in words:
-            columns: set[int] = set()
-            for word in {sense for key in keys for sense in senses.get(key, ())}:
-                for column in postings.get(word, ()):
-                    columns.add(column)
-                    english_words.setdefault(column, set()).add(word)
-            for column in columns:
-                russian_hits[row, column] += 1
-        for column, words in english_words.items():
-            english_hits[row, column] = len(words)
-    russian_sizes = np.array([max(1, len(keys)) for keys in russian], dtype=np.float32)
-    english_sizes = np.array([max(1, len(words)) for words in english], dtype=np.float32)
-    return russian_hits / russian_sizes[:, None], np.minimum(1.0, english_hits / english_sizes[None, :])
+def clear_caches() -> None:
+    """Forget memoised lemmas and keys (for timing a cold start)."""
+    for cached in (_russian_keys, _lemma):
+        cached.cache_clear()

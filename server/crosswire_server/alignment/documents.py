@@ -1,6 +1,9 @@
 """Which target documents share coverage with the source, ranked with a score in [0, 1].
 
-A document's score mixes how much of each side its sentence links cover,
+An article covers the same event when at least one of its sentences states one
+of the report's facts (a "same" link), the same topic when it has only
+"related" links (shared specific names, close sentences), and is unrelated
+otherwise. A document's score mixes how much of each side its sentence links cover,
 how close the two documents' mean embeddings are, and how many names they
 share (names matched across scripts, see evidence.py).
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crosswire.types import DEFAULT_ROLES, Alignment, Grade, RankedDocument, Role
+from crosswire.types import DEFAULT_ROLES, Alignment, Coverage, Grade, RankedDocument, Role
 from crosswire_server.alignment.embeddings import Embedder
 from crosswire_server.alignment.evidence import Term, sentence_terms, shared_terms
 from crosswire_server.alignment.inputs import eligible
@@ -71,6 +74,8 @@ def rank_documents(alignment: Alignment, embedder: Embedder, roles: frozenset[Ro
                 linked_source=len(same_source),
                 linked_target=len(same_target),
                 shared_names=[target for _, target in shared],
+                coverage=Coverage.SAME_EVENT if same_source else Coverage.SAME_TOPIC if links else Coverage.UNRELATED,
+                related_source=len(related_source),
             )
         )
     return sorted(ranked, key=lambda doc: (-doc.score, doc.target_doc))
