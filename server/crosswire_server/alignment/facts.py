@@ -82,11 +82,11 @@ def statement(text: str, language: str) -> Statement:
     days = {}
     for match in _DAY_MONTH[family].finditer(text):
         month = next(k for k, group in enumerate(match.groups()[1:], 1) if group)
-        days[(month, int(match.group(1)))] = match.group().strip()
+        days[(month, int(match.group(1)))] = match.group().strip().rstrip(".")
     if family == "en":
         for match in _MONTH_DAY.finditer(text):
             month = next(k for k, group in enumerate(match.groups()[:-1], 1) if group)
-            days[(month, int(match.groups()[-1]))] = match.group().strip()
+            days[(month, int(match.groups()[-1]))] = match.group().strip().rstrip(".")
     return Statement(weekdays, days, _quantities(text, language), _places(text, family), _is_attribution(text, family))
 
 
