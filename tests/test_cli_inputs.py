@@ -6,7 +6,6 @@ import inspect
 import io
 import json
 import shutil
-import subprocess
 import time
 from concurrent import futures
 from pathlib import Path
@@ -23,6 +22,7 @@ from crosswire.convert import align_request, compare_request
 from crosswire.types import AlignMode, Role
 from crosswire_server.config import ServerConfig
 from crosswire.v1 import alignment_pb2, segmentation_pb2, translation_pb2
+from support.certificates import needs_openssl, self_signed
 from support.server import ServerThread
 
 RU = "Госсекретарь США Джон Керри проинформировал союзников о ходе переговоров. Цены на нефть выросли."
@@ -140,14 +140,9 @@ def test_a_timeout_is_not_called_unavailable(capsys, files) -> None:
     assert line == f"crosswire: error: no answer from the server at 127.0.0.1:{port} within 0.2 s (raise --timeout)"
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make a test certificate")
+@needs_openssl
 def test_tls_failures_say_what_to_change(capsys, files, tiny_models_dir, tmp_path) -> None:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )
+    key, cert = self_signed(tmp_path)
     with ServerThread(tiny_models_dir, tls_cert=str(cert), tls_key=str(key)) as server:
         argv = ["segment", files["ru.txt"], "--server", server.address]
         assert failure(capsys, [*argv, "--tls"]).endswith("its TLS certificate is not trusted "

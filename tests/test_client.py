@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from concurrent import futures
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from crosswire import AsyncClient, Client, CrosswireError
 from crosswire.types import ModelInfo, Translation
 from crosswire.v1 import translation_pb2, translation_pb2_grpc
+from support.certificates import needs_openssl, self_signed
 from support.server import ServerThread
 
 SENTENCE = "Правительство объявило о новых мерах поддержки экономики."
@@ -104,14 +103,9 @@ def test_async_client(tiny_models_dir: Path) -> None:
     assert all(r.translation.text for r in streamed)
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make a test certificate")
+@needs_openssl
 def test_tls(tiny_models_dir: Path, tmp_path: Path) -> None:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )
+    key, cert = self_signed(tmp_path)
     with ServerThread(tiny_models_dir, tls_cert=str(cert), tls_key=str(key)) as handle:
         with Client(handle.address, root_certificates=cert.read_bytes()) as client:
             assert client.health() == "SERVING"
