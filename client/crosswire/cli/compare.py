@@ -39,7 +39,11 @@ def comparison_text(comparison: Comparison) -> str:
     """Ranked articles, then each report sentence with what it matches."""
     alignment = comparison.alignment
     lines = ["Articles by shared coverage:"]
-    lines += [f"  {d.score:.3f}  {d.name}  ({d.linked_source} report sentences linked)" for d in comparison.documents]
+    lines += [
+        f"  {d.score:.3f}  {d.name}  {d.coverage.value.replace('_', ' ')}: report sentences linked "
+        f"{d.linked_source} same · {d.related_source} related"
+        for d in comparison.documents
+    ]
     lines.append("")
     for row in comparison.rows:
         lines.append(f"[{row.source}] {row.text}")
