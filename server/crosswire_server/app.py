@@ -11,7 +11,6 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from crosswire.v1 import (
     alignment_pb2,
@@ -28,6 +27,7 @@ from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
 from crosswire_server.rpc.common import Runtime
+from crosswire_server.rpc.reflection import enable_reflection
 from crosswire_server.rpc.segmentation import SegmentationServicer
 from crosswire_server.rpc.translation import TranslationServicer
 from crosswire_server.translation import TranslationEngine
@@ -90,9 +90,8 @@ class CrosswireServer:
         self._alignment = AlignmentServicer(self.runtime)
         alignment_pb2_grpc.add_AlignmentServiceServicer_to_server(self._alignment, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable_server_reflection(
-            [*self._services, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
-        )
+        enable_reflection(self._services, (translation_pb2.DESCRIPTOR, segmentation_pb2.DESCRIPTOR,
+                                           alignment_pb2.DESCRIPTOR), self._server)
         self.port = 0
         self.metrics_port = 0
         self.load_error: str | None = None
