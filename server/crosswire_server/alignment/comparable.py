@@ -95,6 +95,10 @@ SAME_FACT_MODEL_WITHOUT_WORDS = SameFactModel(
 SAME_PROBABILITY = 0.55
 RELATED_PROBABILITY = 0.15
 MUTUAL_RELATED_COSINE = 0.4
+#: Documents whose mean embeddings are at least this close share a topic: only then does a shared
+#: name make two of their sentences "related" (on the seeds and the WMT21 Navy Day coverage,
+#: articles on the report's topic score 0.60-0.69, a Donbass ceasefire report against them 0.40).
+TOPIC_COSINE = 0.5
 
 
 
@@ -273,7 +277,8 @@ def choose_links(
     probable of its source sentence's candidates in that document or of its target sentence's
     (so a headline and a body sentence may both state one fact); each source sentence without one
     in a document gets its best remaining candidate there as "related" if it reaches `related`,
-    shares a specific name, or is its mutual best partner with cosine >= MUTUAL_RELATED_COSINE."""
+    or, in documents on one topic (TOPIC_COSINE), shares a specific name or is its mutual best
+    partner with cosine >= MUTUAL_RELATED_COSINE."""
     specific = specific or SpecificNames(texts, target_doc)
     row_best: dict[tuple[int, int], float] = {}
     column_best: dict[int, float] = {}
@@ -285,6 +290,7 @@ def choose_links(
     with_same: set[tuple[int, int]] = set()
     best_other: dict[tuple[int, int], int] = {}
     cosine = evidence[:, FEATURES.index("cosine")] if len(pairs) else np.zeros(0)
+    document_cosine = evidence[:, FEATURES.index("document_cosine")] if len(pairs) else np.zeros(0)
     for n in np.argsort(-probability, kind="stable"):
         row, column = pairs[n]
         key = (row, int(target_doc[column]))
@@ -299,8 +305,11 @@ def choose_links(
                 found.append(Pair(row, column, value, Grade.SAME, value, details))
                 continue
         mutual = value >= row_best[key] and value >= column_best[column]
+        same_topic = document_cosine[n] >= TOPIC_COSINE
         if key not in best_other and (
-            value >= related or (mutual and cosine[n] >= MUTUAL_RELATED_COSINE) or specific.shared(row, column)
+            value >= related
+            or (same_topic and mutual and cosine[n] >= MUTUAL_RELATED_COSINE)
+            or (same_topic and specific.shared(row, column))
         ):
             best_other[key] = int(n)
     for key, n in best_other.items():

@@ -2,8 +2,8 @@
 
 An article covers the same event when at least one of its sentences states one
 of the report's facts (a "same" link), the same topic when it has only
-"related" links (shared specific names, close sentences), and is unrelated
-otherwise. A document's score mixes how much of each side its sentence links cover,
+"related" links and the two documents' mean embeddings are at least
+TOPIC_COSINE alike, and is unrelated otherwise. A document's score mixes how much of each side its sentence links cover,
 how close the two documents' mean embeddings are, and how many names they
 share (names matched across scripts, see evidence.py).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from crosswire.types import DEFAULT_ROLES, Alignment, Coverage, Grade, RankedDocument, Role
+from crosswire_server.alignment.comparable import TOPIC_COSINE
 from crosswire_server.alignment.embeddings import Embedder
 from crosswire_server.alignment.evidence import Term, sentence_terms, shared_terms
 from crosswire_server.alignment.inputs import eligible
@@ -74,7 +75,11 @@ def rank_documents(alignment: Alignment, embedder: Embedder, roles: frozenset[Ro
                 linked_source=len(same_source),
                 linked_target=len(same_target),
                 shared_names=[target for _, target in shared],
-                coverage=Coverage.SAME_EVENT if same_source else Coverage.SAME_TOPIC if links else Coverage.UNRELATED,
+                coverage=(
+                    Coverage.SAME_EVENT if same_source
+                    else Coverage.SAME_TOPIC if links and centroid >= TOPIC_COSINE
+                    else Coverage.UNRELATED
+                ),
                 related_source=len(related_source),
             )
         )
