@@ -48,7 +48,29 @@ def role_from_pb(value: int) -> Role:
     return Role.BODY if name == "UNSPECIFIED" else Role[name]
 
 
-def sentence_to_pb(sentence: Sentence) -> seg_pb.Sentence:
+def unit_offsets(text: str, spans: Iterable[tuple[int, int]]) -> list[dict[str, int]]:
+    """Each (start, end) code-point span of `text` also in UTF-8 bytes and UTF-16 code units.
+
+    The wire carries all three so that callers in Go (bytes) and JavaScript, Java
+    or C# (UTF-16) slice their own strings directly. One pass over the text.
+    """
+    spans = list(spans)
+    units: dict[int, tuple[int, int]] = {}
+    utf8 = utf16 = previous = 0
+    for position in sorted({p for span in spans for p in span}):
+        piece = text[previous:position]
+        utf8 += len(piece.encode("utf-8", "surrogatepass"))
+        utf16 += len(piece.encode("utf-16-le", "surrogatepass")) // 2
+        units[position], previous = (utf8, utf16), position
+    return [
+        {"start_utf8": units[start][0], "end_utf8": units[end][0],
+         "start_utf16": units[start][1], "end_utf16": units[end][1]}
+        for start, end in spans
+    ]
+
+
+def sentence_to_pb(sentence: Sentence, offsets: dict[str, int] | None = None) -> seg_pb.Sentence:
+    """A Sentence message; `offsets` (from unit_offsets) fills the UTF-8 and UTF-16 offsets."""
     return seg_pb.Sentence(
         index=sentence.index,
         start=sentence.start,
@@ -59,7 +81,13 @@ def sentence_to_pb(sentence: Sentence) -> seg_pb.Sentence:
         is_duplicate=sentence.duplicate_of is not None,
         duplicate_of=sentence.duplicate_of or 0,
         forced_split=sentence.forced_split,
+        **(offsets or {}),
     )
+
+
+def _sentences_to_pb(document: Document) -> list[seg_pb.Sentence]:
+    offsets = unit_offsets(document.text, [(s.start, s.end) for s in document.sentences])
+    return [sentence_to_pb(s, o) for s, o in zip(document.sentences, offsets)]
 
 
 def sentence_from_pb(message: seg_pb.Sentence) -> Sentence:
@@ -78,7 +106,7 @@ def sentence_from_pb(message: seg_pb.Sentence) -> Sentence:
 def document_to_pb(document: Document) -> seg_pb.SegmentResponse:
     return seg_pb.SegmentResponse(
         language=document.language,
-        sentences=[sentence_to_pb(s) for s in document.sentences],
+        sentences=_sentences_to_pb(document),
         detected_language=document.detected_language,
         language_confidence=document.language_confidence,
     )
@@ -94,7 +122,10 @@ def _score_kwargs(score: float | None) -> dict:
     return {} if score is None else {"score": score}
 
 
-def translation_to_pb(translation: Translation) -> tr_pb.TranslationResult:
+def translation_to_pb(translation: Translation, source_text: str | None = None) -> tr_pb.TranslationResult:
+    """A TranslationResult message; with the `source_text` it translates, the UTF-8 and UTF-16 offsets too."""
+    spans = [(s.start, s.end) for s in translation.segments]
+    offsets = unit_offsets(source_text, spans) if source_text is not None else [{} for _ in spans]
     return tr_pb.TranslationResult(
         text=translation.text,
         source_language=translation.source_language,
@@ -115,8 +146,9 @@ def translation_to_pb(translation: Translation) -> tr_pb.TranslationResult:
                 is_duplicate=s.duplicate_of is not None,
                 duplicate_of=s.duplicate_of or 0,
                 **_score_kwargs(s.score),
+                **o,
             )
-            for s in translation.segments
+            for s, o in zip(translation.segments, offsets)
         ],
     )
 
@@ -254,7 +286,7 @@ def link_from_pb(message: al_pb.Link) -> Link:
 
 def _segmented_to_pb(document: Document, name: str) -> al_pb.SegmentedDocument:
     return al_pb.SegmentedDocument(
-        name=name, language=document.language, sentences=[sentence_to_pb(s) for s in document.sentences],
+        name=name, language=document.language, sentences=_sentences_to_pb(document),
         detected_language=document.detected_language,
     )
 

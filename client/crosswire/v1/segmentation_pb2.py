@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rosswire/v1/segmentation.proto\x12\x0c\x63rosswire.v1\"\xc1\x01\n\x08Sentence\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x11\n\tparagraph\x18\x05 \x01(\r\x12\'\n\x04role\x18\x06 \x01(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x14\n\x0cis_duplicate\x18\x07 \x01(\x08\x12\x14\n\x0c\x64uplicate_of\x18\x08 \x01(\r\x12\x14\n\x0c\x66orced_split\x18\t \x01(\x08\"0\n\x0eSegmentRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"\x86\x01\n\x0fSegmentResponse\x12\x10\n\x08language\x18\x01 \x01(\t\x12)\n\tsentences\x18\x02 \x03(\x0b\x32\x16.crosswire.v1.Sentence\x12\x19\n\x11\x64\x65tected_language\x18\x03 \x01(\t\x12\x1b\n\x13language_confidence\x18\x04 \x01(\x02*\x83\x02\n\x0bSegmentRole\x12\x1c\n\x18SEGMENT_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11SEGMENT_ROLE_BODY\x10\x01\x12\x19\n\x15SEGMENT_ROLE_HEADLINE\x10\x02\x12\x19\n\x15SEGMENT_ROLE_DATELINE\x10\x03\x12\x1a\n\x16SEGMENT_ROLE_TIMESTAMP\x10\x04\x12\x18\n\x14SEGMENT_ROLE_CAPTION\x10\x05\x12\x18\n\x14SEGMENT_ROLE_SECTION\x10\x06\x12\x1c\n\x18SEGMENT_ROLE_BOILERPLATE\x10\x07\x12\x1b\n\x17SEGMENT_ROLE_PULL_QUOTE\x10\x08\x32]\n\x13SegmentationService\x12\x46\n\x07Segment\x12\x1c.crosswire.v1.SegmentRequest\x1a\x1d.crosswire.v1.SegmentResponseB\x86\x01\n\x10\x63om.crosswire.v1B\x11SegmentationProtoP\x01Z)crosswire/gen/go/crosswire/v1;crosswirev1\xa2\x02\x03\x43XX\xaa\x02\x0c\x43rosswire.V1\xca\x02\x0c\x43rosswire\\V1\xea\x02\rCrosswire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63rosswire/v1/segmentation.proto\x12\x0c\x63rosswire.v1\"\xdd\x02\n\x08Sentence\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05start\x18\x02 \x01(\r\x12\x0b\n\x03\x65nd\x18\x03 \x01(\r\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x11\n\tparagraph\x18\x05 \x01(\r\x12\'\n\x04role\x18\x06 \x01(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x14\n\x0cis_duplicate\x18\x07 \x01(\x08\x12\x14\n\x0c\x64uplicate_of\x18\x08 \x01(\r\x12\x14\n\x0c\x66orced_split\x18\t \x01(\x08\x12\x17\n\nstart_utf8\x18\n \x01(\rH\x00\x88\x01\x01\x12\x15\n\x08\x65nd_utf8\x18\x0b \x01(\rH\x01\x88\x01\x01\x12\x18\n\x0bstart_utf16\x18\x0c \x01(\rH\x02\x88\x01\x01\x12\x16\n\tend_utf16\x18\r \x01(\rH\x03\x88\x01\x01\x42\r\n\x0b_start_utf8B\x0b\n\t_end_utf8B\x0e\n\x0c_start_utf16B\x0c\n\n_end_utf16\"0\n\x0eSegmentRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"\x86\x01\n\x0fSegmentResponse\x12\x10\n\x08language\x18\x01 \x01(\t\x12)\n\tsentences\x18\x02 \x03(\x0b\x32\x16.crosswire.v1.Sentence\x12\x19\n\x11\x64\x65tected_language\x18\x03 \x01(\t\x12\x1b\n\x13language_confidence\x18\x04 \x01(\x02*\x83\x02\n\x0bSegmentRole\x12\x1c\n\x18SEGMENT_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11SEGMENT_ROLE_BODY\x10\x01\x12\x19\n\x15SEGMENT_ROLE_HEADLINE\x10\x02\x12\x19\n\x15SEGMENT_ROLE_DATELINE\x10\x03\x12\x1a\n\x16SEGMENT_ROLE_TIMESTAMP\x10\x04\x12\x18\n\x14SEGMENT_ROLE_CAPTION\x10\x05\x12\x18\n\x14SEGMENT_ROLE_SECTION\x10\x06\x12\x1c\n\x18SEGMENT_ROLE_BOILERPLATE\x10\x07\x12\x1b\n\x17SEGMENT_ROLE_PULL_QUOTE\x10\x08\x32]\n\x13SegmentationService\x12\x46\n\x07Segment\x12\x1c.crosswire.v1.SegmentRequest\x1a\x1d.crosswire.v1.SegmentResponseB\x86\x01\n\x10\x63om.crosswire.v1B\x11SegmentationProtoP\x01Z)crosswire/gen/go/crosswire/v1;crosswirev1\xa2\x02\x03\x43XX\xaa\x02\x0c\x43rosswire.V1\xca\x02\x0c\x43rosswire\\V1\xea\x02\rCrosswire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,14 +32,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crosswire.v1.segmentation_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.crosswire.v1B\021SegmentationProtoP\001Z)crosswire/gen/go/crosswire/v1;crosswirev1\242\002\003CXX\252\002\014Crosswire.V1\312\002\014Crosswire\\V1\352\002\rCrosswire::V1'
-  _globals['_SEGMENTROLE']._serialized_start=433
-  _globals['_SEGMENTROLE']._serialized_end=692
+  _globals['_SEGMENTROLE']._serialized_start=589
+  _globals['_SEGMENTROLE']._serialized_end=848
   _globals['_SENTENCE']._serialized_start=50
-  _globals['_SENTENCE']._serialized_end=243
-  _globals['_SEGMENTREQUEST']._serialized_start=245
-  _globals['_SEGMENTREQUEST']._serialized_end=293
-  _globals['_SEGMENTRESPONSE']._serialized_start=296
-  _globals['_SEGMENTRESPONSE']._serialized_end=430
-  _globals['_SEGMENTATIONSERVICE']._serialized_start=694
-  _globals['_SEGMENTATIONSERVICE']._serialized_end=787
+  _globals['_SENTENCE']._serialized_end=399
+  _globals['_SEGMENTREQUEST']._serialized_start=401
+  _globals['_SEGMENTREQUEST']._serialized_end=449
+  _globals['_SEGMENTRESPONSE']._serialized_start=452
+  _globals['_SEGMENTRESPONSE']._serialized_end=586
+  _globals['_SEGMENTATIONSERVICE']._serialized_start=850
+  _globals['_SEGMENTATIONSERVICE']._serialized_end=943
 # @@protoc_insertion_point(module_scope)

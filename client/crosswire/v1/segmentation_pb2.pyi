@@ -29,7 +29,7 @@ SEGMENT_ROLE_BOILERPLATE: SegmentRole
 SEGMENT_ROLE_PULL_QUOTE: SegmentRole
 
 class Sentence(_message.Message):
-    __slots__ = ("index", "start", "end", "text", "paragraph", "role", "is_duplicate", "duplicate_of", "forced_split")
+    __slots__ = ("index", "start", "end", "text", "paragraph", "role", "is_duplicate", "duplicate_of", "forced_split", "start_utf8", "end_utf8", "start_utf16", "end_utf16")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,10 @@ class Sentence(_message.Message):
     IS_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_OF_FIELD_NUMBER: _ClassVar[int]
     FORCED_SPLIT_FIELD_NUMBER: _ClassVar[int]
+    START_UTF8_FIELD_NUMBER: _ClassVar[int]
+    END_UTF8_FIELD_NUMBER: _ClassVar[int]
+    START_UTF16_FIELD_NUMBER: _ClassVar[int]
+    END_UTF16_FIELD_NUMBER: _ClassVar[int]
     index: int
     start: int
     end: int
@@ -48,7 +52,11 @@ class Sentence(_message.Message):
     is_duplicate: bool
     duplicate_of: int
     forced_split: bool
-    def __init__(self, index: _Optional[int] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ..., paragraph: _Optional[int] = ..., role: _Optional[_Union[SegmentRole, str]] = ..., is_duplicate: _Optional[bool] = ..., duplicate_of: _Optional[int] = ..., forced_split: _Optional[bool] = ...) -> None: ...
+    start_utf8: int
+    end_utf8: int
+    start_utf16: int
+    end_utf16: int
+    def __init__(self, index: _Optional[int] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ..., paragraph: _Optional[int] = ..., role: _Optional[_Union[SegmentRole, str]] = ..., is_duplicate: _Optional[bool] = ..., duplicate_of: _Optional[int] = ..., forced_split: _Optional[bool] = ..., start_utf8: _Optional[int] = ..., end_utf8: _Optional[int] = ..., start_utf16: _Optional[int] = ..., end_utf16: _Optional[int] = ...) -> None: ...
 
 class SegmentRequest(_message.Message):
     __slots__ = ("text", "language")

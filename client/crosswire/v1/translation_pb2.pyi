@@ -64,7 +64,7 @@ class TranslationResult(_message.Message):
     def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., model: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[TranslatedSegment, _Mapping]]] = ..., detected_language: _Optional[str] = ..., language_confidence: _Optional[float] = ...) -> None: ...
 
 class TranslatedSegment(_message.Message):
-    __slots__ = ("start", "end", "source", "translation", "score", "alternatives", "paragraph", "role", "translated", "is_duplicate", "duplicate_of")
+    __slots__ = ("start", "end", "source", "translation", "score", "alternatives", "paragraph", "role", "translated", "is_duplicate", "duplicate_of", "start_utf8", "end_utf8", "start_utf16", "end_utf16")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +76,10 @@ class TranslatedSegment(_message.Message):
     TRANSLATED_FIELD_NUMBER: _ClassVar[int]
     IS_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_OF_FIELD_NUMBER: _ClassVar[int]
+    START_UTF8_FIELD_NUMBER: _ClassVar[int]
+    END_UTF8_FIELD_NUMBER: _ClassVar[int]
+    START_UTF16_FIELD_NUMBER: _ClassVar[int]
+    END_UTF16_FIELD_NUMBER: _ClassVar[int]
     start: int
     end: int
     source: str
@@ -87,7 +91,11 @@ class TranslatedSegment(_message.Message):
     translated: bool
     is_duplicate: bool
     duplicate_of: int
-    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., source: _Optional[str] = ..., translation: _Optional[str] = ..., score: _Optional[float] = ..., alternatives: _Optional[_Iterable[_Union[Hypothesis, _Mapping]]] = ..., paragraph: _Optional[int] = ..., role: _Optional[_Union[_segmentation_pb2.SegmentRole, str]] = ..., translated: _Optional[bool] = ..., is_duplicate: _Optional[bool] = ..., duplicate_of: _Optional[int] = ...) -> None: ...
+    start_utf8: int
+    end_utf8: int
+    start_utf16: int
+    end_utf16: int
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., source: _Optional[str] = ..., translation: _Optional[str] = ..., score: _Optional[float] = ..., alternatives: _Optional[_Iterable[_Union[Hypothesis, _Mapping]]] = ..., paragraph: _Optional[int] = ..., role: _Optional[_Union[_segmentation_pb2.SegmentRole, str]] = ..., translated: _Optional[bool] = ..., is_duplicate: _Optional[bool] = ..., duplicate_of: _Optional[int] = ..., start_utf8: _Optional[int] = ..., end_utf8: _Optional[int] = ..., start_utf16: _Optional[int] = ..., end_utf16: _Optional[int] = ...) -> None: ...
 
 class Hypothesis(_message.Message):
     __slots__ = ("text", "score")

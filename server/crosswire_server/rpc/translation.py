@@ -46,7 +46,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 translate_duplicates=request.translate_duplicates,
             )
             record.add(sentences=sum(len(r.segments) for r in results))
-            return pb.TranslateResponse(results=[translation_to_pb(r) for r in results])
+            return pb.TranslateResponse(results=[translation_to_pb(r, t) for r, t in zip(results, texts)])
 
     async def TranslateStream(
         self, request_iterator: AsyncIterator[pb.TranslateStreamRequest], context: grpc.aio.ServicerContext
@@ -80,7 +80,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                     [item.text], source=item.source_language, target=item.target_language, model=item.model,
                     options=_options(engine, item.options), presegmented=item.presegmented,
                 )
-                response = pb.TranslateStreamResponse(id=item_id, result=translation_to_pb(results[0]))
+                response = pb.TranslateStreamResponse(id=item_id, result=translation_to_pb(results[0], item.text))
             except CrosswireError as exc:
                 error = pb.StreamError(code=status_for(exc).value[0], message=str(exc))
                 response = pb.TranslateStreamResponse(id=item_id, error=error)
