@@ -23,6 +23,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# The TypeScript/JavaScript plugins of proto/buf.gen.yaml, where npm exists (tests/test_stubs.py).
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund --prefix proto/plugins; fi
 	touch $@
 
 # Fetch the model (once) and serve on 127.0.0.1:$(PORT) until Ctrl-C / SIGTERM.
