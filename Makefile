@@ -32,8 +32,12 @@ run: setup
 	$(BIN)/crosswire models fetch $(MODEL)
 	$(BIN)/crosswire serve --port $(PORT)
 
-test: setup
+test: setup tests/interop/node_modules/.installed
 	$(BIN)/python -m pytest
+
+# The Node packages of the interop test (tests/test_node_interop.py), where npm exists; without npm it skips.
+tests/interop/node_modules/.installed: tests/interop/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund --prefix tests/interop && touch $@; fi
 
 bench: setup
 	$(BIN)/python benchmarks/serving.py
