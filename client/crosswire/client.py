@@ -12,6 +12,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Se
 from typing import Any, TypedDict, Unpack
 
 import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crosswire.convert import (
@@ -38,16 +40,67 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
 class CrosswireError(Exception):
-    """A failed call: `code` is the gRPC status code, `details` the server's message."""
+    """A failed call: `code` is the gRPC status code, `details` the server's message.
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    `status` is the standard google.rpc.Status the server sent (None when it sent
+    none), decoded into: `reason` (e.g. "INVALID_INPUT", "OVERLOADED"), `violations`
+    ((field, description) pairs of a bad request), `limit` (the server setting that
+    was exceeded, e.g. "max_chars"), `retry_after` (seconds to wait before retrying,
+    None when retrying cannot help) and `request_id` (to find the call in the server log).
+    """
+
+    def __init__(self, code: grpc.StatusCode, details: str, status: status_pb2.Status | None = None) -> None:
         super().__init__(f"{code.name}: {details}")
         self.code = code
         self.details = details
+        self.status = status
+        self.reason = ""
+        self.violations: list[tuple[str, str]] = []
+        self.limit = ""
+        self.retry_after: float | None = None
+        self.request_id = ""
+        for packed in status.details if status is not None else ():
+            self._read(packed)
+
+    def _read(self, packed: Any) -> None:
+        """Take one packed google.rpc detail into the attributes; kinds this client does not know are skipped."""
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.QuotaFailure,
+                     error_details_pb2.RetryInfo, error_details_pb2.RequestInfo):
+            detail = kind()
+            if packed.Unpack(detail):
+                break
+        else:
+            return
+        if isinstance(detail, error_details_pb2.ErrorInfo):
+            self.reason = detail.reason
+            self.limit = self.limit or detail.metadata.get("limit", "")
+        elif isinstance(detail, error_details_pb2.BadRequest):
+            self.violations += [(v.field, v.description) for v in detail.field_violations]
+        elif isinstance(detail, error_details_pb2.QuotaFailure):
+            self.limit = self.limit or next((v.subject for v in detail.violations), "")
+        elif isinstance(detail, error_details_pb2.RetryInfo):
+            self.retry_after = detail.retry_delay.ToTimedelta().total_seconds()
+        else:
+            self.request_id = detail.request_id
 
     @classmethod
     def from_rpc(cls, error: grpc.RpcError) -> CrosswireError:
-        return cls(error.code(), error.details() or "")
+        return cls(error.code(), error.details() or "", _rich_status(error))
+
+
+_DETAILS_TRAILER = "grpc-status-details-bin"
+
+
+def _rich_status(error: grpc.RpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status in a failed call's trailers, or None (also when it does not parse)."""
+    trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in trailers or ():
+        if key == _DETAILS_TRAILER:
+            try:
+                return status_pb2.Status.FromString(value)
+            except DecodeError:  # a malformed trailer leaves the code and message to go by
+                return None
+    return None
 
 
 # gRPC target syntaxes other than HOST[:PORT]; they are passed through unchanged.

@@ -53,6 +53,9 @@ class ServerConfig:
     max_texts: int = _setting(1024, "texts per Translate request")
     max_chars: int = _setting(1_000_000, "characters per request, all texts together")
     max_message_bytes: int = _setting(8 * 1024 * 1024, "largest request message in bytes")
+    max_response_bytes: int = _setting(4 * 1024 * 1024, "largest response message in bytes; a larger one is "
+                                       "refused (INVALID_ARGUMENT): stock gRPC clients accept at most 4 MiB")
+    retry_after_s: float = _setting(1.0, "retry delay suggested (RetryInfo) when the translation queue is full")
     max_stream_in_flight: int = _setting(64, "texts of one stream being translated at once")
     max_align_targets: int = _setting(200, "target documents per Align/Compare request")
     max_align_sentences: int = _setting(1000, "sentences per document in Align/Compare")

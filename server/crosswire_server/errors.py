@@ -6,7 +6,16 @@ import threading
 
 
 class CrosswireError(Exception):
-    """Base of the core's expected failures; the message is shown to the caller."""
+    """Base of the core's expected failures; the message is shown to the caller.
+
+    `field` (a request field path, e.g. "texts[2]") and `limit` (a setting, e.g.
+    "max_chars") say what failed in machine-readable form, where the raiser knows.
+    """
+
+    def __init__(self, message: str = "", *, field: str = "", limit: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.limit = limit
 
 
 class InvalidInput(CrosswireError):

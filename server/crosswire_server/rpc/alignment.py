@@ -77,19 +77,21 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
         return job, self._translator(request.source_language, request.target_language)
 
     async def Align(self, request: pb.AlignRequest, context: grpc.aio.ServicerContext) -> pb.AlignResponse:
-        async with handling(context, "Align", self._runtime.metrics) as record:
+        async with handling(context, "Align", self._runtime) as record:
             self._runtime.check_size(request)
             job, translate = self._job(request.source, request.targets, request, request.mode)
             record.add(targets=len(job.targets), translated=translate is not None)
             result = await align_texts(await self.aligner(), job, translate)
             record.add(links=len(result.links))
-            return alignment_to_pb(result, request.source.name)
+            return self._runtime.check_response(alignment_to_pb(result, request.source.name),
+                                                "send fewer or shorter documents")
 
     async def Compare(self, request: pb.CompareRequest, context: grpc.aio.ServicerContext) -> pb.CompareResponse:
-        async with handling(context, "Compare", self._runtime.metrics) as record:
+        async with handling(context, "Compare", self._runtime) as record:
             self._runtime.check_size(request)
             job, translate = self._job(request.report, request.articles, request)
             record.add(targets=len(job.targets), translated=translate is not None)
             result = await compare_texts(await self.aligner(), job, translate)
             record.add(links=len(result.alignment.links))
-            return comparison_to_pb(result, request.report.name)
+            return self._runtime.check_response(comparison_to_pb(result, request.report.name),
+                                                "send fewer or shorter articles")

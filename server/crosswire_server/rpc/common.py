@@ -17,6 +17,7 @@ from crosswire.types import Role
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded, Stopped
+from crosswire_server.rpc.details import DETAILS_TRAILER, rich_status
 from crosswire_server.translation import TranslationEngine
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ def roles_from_request(values: Iterable[int]) -> list[Role]:
     values = list(values)
     for i, value in enumerate(values):
         if value == 0:
-            raise InvalidInput(f"roles[{i}] is SEGMENT_ROLE_UNSPECIFIED; name a role or leave roles empty")
+            raise InvalidInput(f"roles[{i}] is SEGMENT_ROLE_UNSPECIFIED; name a role or leave roles empty",
+                               field=f"roles[{i}]")
     return [role_from_pb(value) for value in values]
 
 
@@ -77,8 +79,29 @@ class Runtime:
         size = request.ByteSize()
         if size > self.config.max_message_bytes:
             raise InvalidInput(
-                f"request is {size} bytes, over the limit max_message_bytes={self.config.max_message_bytes}"
+                f"request is {size} bytes, over the limit max_message_bytes={self.config.max_message_bytes}",
+                limit="max_message_bytes",
             )
+
+    def check_response(self, response: Any, advice: str) -> Any:
+        """The response, or ResponseTooLarge when it is over max_response_bytes; `advice` says how to ask for less.
+
+        Stock gRPC clients refuse a reply over 4 MiB after the server has done the
+        work and logged OK; refusing it here tells every caller why, the same way.
+        """
+        size, limit = response.ByteSize(), self.config.max_response_bytes
+        if size > limit:
+            raise ResponseTooLarge(
+                f"the response would be {size} bytes, over the limit max_response_bytes={limit} "
+                f"(stock gRPC clients accept at most 4194304); {advice}, or raise max_response_bytes "
+                "on the server together with the client's receive limit",
+                limit="max_response_bytes",
+            )
+        return response
+
+
+class ResponseTooLarge(InvalidInput):
+    """The answer to a request would be larger than max_response_bytes (INVALID_ARGUMENT: resending it cannot help)."""
 
 
 class RequestRecord:
@@ -107,9 +130,13 @@ class RequestRecord:
 
 @contextlib.asynccontextmanager
 async def handling(context: grpc.aio.ServicerContext, method: str,
-                   metrics: Metrics | None = None) -> AsyncIterator[RequestRecord]:
-    """Run a handler body: map core errors to statuses, never leak a crash, log one line (and count it)."""
-    record = RequestRecord(method, context, metrics)
+                   runtime: Runtime | None = None) -> AsyncIterator[RequestRecord]:
+    """Run a handler body: map core errors to statuses, never leak a crash, log one line (and count it).
+
+    A failure carries the standard google.rpc details (rpc/details.py) beside its code and message.
+    """
+    record = RequestRecord(method, context, runtime.metrics if runtime else None)
+    config = runtime.config if runtime else None
     # In trailers, not headers: a call answered without headers stays retryable by the client.
     trailers = (("x-request-id", record.fields["id"]),)
     context.set_trailing_metadata(trailers)
@@ -118,7 +145,9 @@ async def handling(context: grpc.aio.ServicerContext, method: str,
         yield record
     except CrosswireError as exc:
         status, error = status_for(exc), str(exc)
-        await context.abort(status, error, trailers)
+        retry_after_s = config.retry_after_s if config else 0.0
+        details = rich_status(status, error, record.fields["id"], exc, config, retry_after_s)
+        await context.abort(status, error, (*trailers, (DETAILS_TRAILER, details.SerializeToString())))
     except asyncio.CancelledError:
         remaining = context.time_remaining()
         status = grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
@@ -128,6 +157,8 @@ async def handling(context: grpc.aio.ServicerContext, method: str,
     except Exception:
         status, error = grpc.StatusCode.INTERNAL, "internal error"
         log.exception("request failed", extra={"fields": record.fields})
-        await context.abort(status, f"internal error (request id {record.fields['id']}); see the server log", trailers)
+        message = f"internal error (request id {record.fields['id']}); see the server log"
+        details = rich_status(status, message, record.fields["id"])
+        await context.abort(status, message, (*trailers, (DETAILS_TRAILER, details.SerializeToString())))
     finally:
         record.emit(status, error)

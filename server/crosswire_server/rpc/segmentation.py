@@ -25,7 +25,7 @@ class SegmentationServicer(pb_grpc.SegmentationServiceServicer):
         self._runtime = runtime
 
     async def Segment(self, request: pb.SegmentRequest, context: grpc.aio.ServicerContext) -> pb.SegmentResponse:
-        async with handling(context, "Segment", self._runtime.metrics) as record:
+        async with handling(context, "Segment", self._runtime) as record:
             record.add(texts=1, characters=len(request.text))
             self._runtime.check_size(request)
             limit = self._runtime.config.max_chars
@@ -34,4 +34,4 @@ class SegmentationServicer(pb_grpc.SegmentationServiceServicer):
             # CPU work: off the event loop, so other requests keep flowing.
             document = await asyncio.to_thread(segment, request.text, request.language)
             record.add(sentences=len(document.sentences), language=document.language)
-            return document_to_pb(document)
+            return self._runtime.check_response(document_to_pb(document), "send less text (split it at paragraphs)")

@@ -17,6 +17,9 @@ from crosswire_server.rpc.common import Runtime, handling, roles_from_request, s
 from crosswire_server.translation import TranslationEngine
 
 
+_ASK_LESS = "send fewer or shorter texts, or ask for fewer hypotheses (options.num_hypotheses)"
+
+
 def _options(engine: TranslationEngine, message: pb.TranslationOptions) -> DecodeOptions:
     return engine.decode_options(
         message.beam_size, message.num_hypotheses, message.return_scores, message.max_decoding_length
@@ -30,7 +33,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
         self._runtime = runtime
 
     async def Translate(self, request: pb.TranslateRequest, context: grpc.aio.ServicerContext) -> pb.TranslateResponse:
-        async with handling(context, "Translate", self._runtime.metrics) as record:
+        async with handling(context, "Translate", self._runtime) as record:
             texts = list(request.texts)
             record.add(texts=len(texts), characters=sum(map(len, texts)))
             self._runtime.check_size(request)
@@ -46,12 +49,13 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 translate_duplicates=request.translate_duplicates,
             )
             record.add(sentences=sum(len(r.segments) for r in results))
-            return pb.TranslateResponse(results=[translation_to_pb(r, t) for r, t in zip(results, texts)])
+            response = pb.TranslateResponse(results=[translation_to_pb(r, t) for r, t in zip(results, texts)])
+            return self._runtime.check_response(response, _ASK_LESS)
 
     async def TranslateStream(
         self, request_iterator: AsyncIterator[pb.TranslateStreamRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateStreamResponse]:
-        async with handling(context, "TranslateStream", self._runtime.metrics) as record:
+        async with handling(context, "TranslateStream", self._runtime) as record:
             engine = self._runtime.engine
             responses: asyncio.Queue[pb.TranslateStreamResponse | None] = asyncio.Queue()
             reader = asyncio.create_task(self._read_stream(engine, request_iterator, responses, record))
@@ -81,6 +85,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                     options=_options(engine, item.options), presegmented=item.presegmented,
                 )
                 response = pb.TranslateStreamResponse(id=item_id, result=translation_to_pb(results[0], item.text))
+                self._runtime.check_response(response, _ASK_LESS)
             except CrosswireError as exc:
                 error = pb.StreamError(code=status_for(exc).value[0], message=str(exc))
                 response = pb.TranslateStreamResponse(id=item_id, error=error)
@@ -108,5 +113,5 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
             await responses.put(None)
 
     async def ListModels(self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
-        async with handling(context, "ListModels", self._runtime.metrics):
+        async with handling(context, "ListModels", self._runtime):
             return pb.ListModelsResponse(models=[model_to_pb(m) for m in self._runtime.engine.models()])
