@@ -6,6 +6,7 @@ Which field (BadRequest), which limit (ErrorInfo, QuotaFailure), when to retry
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import grpc
@@ -13,7 +14,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from crosswire import Client, CrosswireError
+from crosswire import AsyncClient, Client, CrosswireError
 from crosswire.v1 import alignment_pb2, alignment_pb2_grpc, segmentation_pb2, segmentation_pb2_grpc
 from crosswire.v1 import translation_pb2, translation_pb2_grpc
 from crosswire_server.errors import Overloaded
@@ -116,6 +117,17 @@ def test_the_python_client_exposes_the_decoded_details(server: ServerThread) -> 
         with pytest.raises(CrosswireError) as info:
             client.translate([SENTENCES], source="ru")
         assert (info.value.reason, info.value.retry_after) == ("OVERLOADED", 2.5)
+
+
+def test_the_async_client_decodes_them_too(server: ServerThread) -> None:
+    async def call() -> CrosswireError:
+        async with AsyncClient(server.address, timeout=30) as client:
+            with pytest.raises(CrosswireError) as info:
+                await client.segment("а" * 101)
+            return info.value
+
+    error = asyncio.run(call())
+    assert (error.limit, error.violations[0][0], len(error.request_id)) == ("max_chars", "text", 16)
 
 
 def test_an_error_without_details_still_reads() -> None:
