@@ -147,20 +147,22 @@ class AlignRequest(_message.Message):
     def __init__(self, source: _Optional[_Union[InputDocument, _Mapping]] = ..., targets: _Optional[_Iterable[_Union[InputDocument, _Mapping]]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., mode: _Optional[_Union[AlignMode, str]] = ..., presegmented: _Optional[bool] = ..., roles: _Optional[_Iterable[_Union[_segmentation_pb2.SegmentRole, str]]] = ...) -> None: ...
 
 class AlignResponse(_message.Message):
-    __slots__ = ("source", "targets", "links", "unaligned_source", "unaligned_targets", "mode")
+    __slots__ = ("source", "targets", "links", "unaligned_source", "unaligned_targets", "mode", "roles")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     LINKS_FIELD_NUMBER: _ClassVar[int]
     UNALIGNED_SOURCE_FIELD_NUMBER: _ClassVar[int]
     UNALIGNED_TARGETS_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
     source: SegmentedDocument
     targets: _containers.RepeatedCompositeFieldContainer[SegmentedDocument]
     links: _containers.RepeatedCompositeFieldContainer[Link]
     unaligned_source: _containers.RepeatedScalarFieldContainer[int]
     unaligned_targets: _containers.RepeatedCompositeFieldContainer[UnalignedSentences]
     mode: AlignMode
-    def __init__(self, source: _Optional[_Union[SegmentedDocument, _Mapping]] = ..., targets: _Optional[_Iterable[_Union[SegmentedDocument, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[Link, _Mapping]]] = ..., unaligned_source: _Optional[_Iterable[int]] = ..., unaligned_targets: _Optional[_Iterable[_Union[UnalignedSentences, _Mapping]]] = ..., mode: _Optional[_Union[AlignMode, str]] = ...) -> None: ...
+    roles: _containers.RepeatedScalarFieldContainer[_segmentation_pb2.SegmentRole]
+    def __init__(self, source: _Optional[_Union[SegmentedDocument, _Mapping]] = ..., targets: _Optional[_Iterable[_Union[SegmentedDocument, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[Link, _Mapping]]] = ..., unaligned_source: _Optional[_Iterable[int]] = ..., unaligned_targets: _Optional[_Iterable[_Union[UnalignedSentences, _Mapping]]] = ..., mode: _Optional[_Union[AlignMode, str]] = ..., roles: _Optional[_Iterable[_Union[_segmentation_pb2.SegmentRole, str]]] = ...) -> None: ...
 
 class CompareRequest(_message.Message):
     __slots__ = ("report", "articles", "source_language", "target_language", "presegmented", "roles")

@@ -46,7 +46,7 @@ class TranslateResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[TranslationResult, _Mapping]]] = ...) -> None: ...
 
 class TranslationResult(_message.Message):
-    __slots__ = ("text", "source_language", "target_language", "model", "segments", "detected_language", "language_confidence")
+    __slots__ = ("text", "source_language", "target_language", "model", "segments", "detected_language", "language_confidence", "options", "roles")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,8 @@ class TranslationResult(_message.Message):
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     DETECTED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
     text: str
     source_language: str
     target_language: str
@@ -61,7 +63,9 @@ class TranslationResult(_message.Message):
     segments: _containers.RepeatedCompositeFieldContainer[TranslatedSegment]
     detected_language: str
     language_confidence: float
-    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., model: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[TranslatedSegment, _Mapping]]] = ..., detected_language: _Optional[str] = ..., language_confidence: _Optional[float] = ...) -> None: ...
+    options: TranslationOptions
+    roles: _containers.RepeatedScalarFieldContainer[_segmentation_pb2.SegmentRole]
+    def __init__(self, text: _Optional[str] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., model: _Optional[str] = ..., segments: _Optional[_Iterable[_Union[TranslatedSegment, _Mapping]]] = ..., detected_language: _Optional[str] = ..., language_confidence: _Optional[float] = ..., options: _Optional[_Union[TranslationOptions, _Mapping]] = ..., roles: _Optional[_Iterable[_Union[_segmentation_pb2.SegmentRole, str]]] = ...) -> None: ...
 
 class TranslatedSegment(_message.Message):
     __slots__ = ("start", "end", "source", "translation", "score", "alternatives", "paragraph", "role", "translated", "is_duplicate", "duplicate_of", "start_utf8", "end_utf8", "start_utf16", "end_utf16")
@@ -132,14 +136,16 @@ class StreamError(_message.Message):
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class TranslateStreamResponse(_message.Message):
-    __slots__ = ("id", "result", "error")
+    __slots__ = ("id", "result", "error", "sequence")
     ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     id: str
     result: TranslationResult
     error: StreamError
-    def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[TranslationResult, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    sequence: int
+    def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[TranslationResult, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()

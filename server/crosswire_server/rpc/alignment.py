@@ -14,14 +14,30 @@ from collections.abc import Sequence
 
 import grpc
 
-from crosswire.convert import alignment_to_pb, comparison_to_pb, mode_from_pb
-from crosswire.types import DEFAULT_ROLES, LanguagePair
+from crosswire.convert import alignment_to_pb, comparison_to_pb, mode_from_pb, role_to_pb
+from crosswire.types import DEFAULT_ROLES, AlignMode, LanguagePair, Role
 from crosswire.v1 import alignment_pb2 as pb
 from crosswire.v1 import alignment_pb2_grpc as pb_grpc
 from crosswire_server.alignment import Aligner, AlignmentLimits
 from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, compare_texts, in_batches
-from crosswire_server.errors import NotReady
+from crosswire_server.errors import InvalidInput, NotReady
 from crosswire_server.rpc.common import Runtime, handling, roles_from_request
+
+
+def _mode(value: int) -> AlignMode:
+    """The request's mode (UNSPECIFIED = comparable); a number this server does not know is refused, naming mode."""
+    if value not in pb.AlignMode.values():
+        raise InvalidInput(f"mode={value} is not an AlignMode this server knows; "
+                           "send ALIGN_MODE_PARALLEL or ALIGN_MODE_COMPARABLE")
+    return mode_from_pb(value)
+
+
+def _with_roles(response: pb.AlignResponse | pb.CompareResponse,
+                roles: frozenset[Role]) -> pb.AlignResponse | pb.CompareResponse:
+    """The response with the roles that took part, defaults filled in: a caller sees what ran."""
+    alignment = response.alignment if isinstance(response, pb.CompareResponse) else response
+    alignment.roles.extend(sorted(role_to_pb(role) for role in roles))
+    return response
 
 
 class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
@@ -70,7 +86,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             names=[t.name for t in targets],
             source_language=request.source_language,
             target_language=request.target_language,
-            mode=mode_from_pb(mode),
+            mode=_mode(mode),
             presegmented=request.presegmented,
             roles=frozenset(roles_from_request(request.roles)) or DEFAULT_ROLES,
         )
@@ -83,7 +99,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             record.add(targets=len(job.targets), translated=translate is not None)
             result = await align_texts(await self.aligner(), job, translate)
             record.add(links=len(result.links))
-            return self._runtime.check_response(alignment_to_pb(result, request.source.name),
+            return self._runtime.check_response(_with_roles(alignment_to_pb(result, request.source.name), job.roles),
                                                 "send fewer or shorter documents")
 
     async def Compare(self, request: pb.CompareRequest, context: grpc.aio.ServicerContext) -> pb.CompareResponse:
@@ -93,5 +109,5 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             record.add(targets=len(job.targets), translated=translate is not None)
             result = await compare_texts(await self.aligner(), job, translate)
             record.add(links=len(result.alignment.links))
-            return self._runtime.check_response(comparison_to_pb(result, request.report.name),
+            return self._runtime.check_response(_with_roles(comparison_to_pb(result, request.report.name), job.roles),
                                                 "send fewer or shorter articles")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 import grpc
 
-from crosswire.convert import model_to_pb, translation_to_pb
+from crosswire.convert import model_to_pb, role_to_pb, translation_to_pb
+from crosswire.types import DEFAULT_ROLES, Role
 from crosswire.v1 import translation_pb2 as pb
 from crosswire.v1 import translation_pb2_grpc as pb_grpc
 
 from crosswire_server.batching import DecodeOptions
-from crosswire_server.errors import CrosswireError, InvalidInput
+from crosswire_server.errors import CrosswireError
 from crosswire_server.rpc.common import Runtime, handling, roles_from_request, status_for
 from crosswire_server.translation import TranslationEngine
 
@@ -24,6 +25,24 @@ def _options(engine: TranslationEngine, message: pb.TranslationOptions) -> Decod
     return engine.decode_options(
         message.beam_size, message.num_hypotheses, message.return_scores, message.max_decoding_length
     )
+
+
+def _with_settings(result: pb.TranslationResult, options: DecodeOptions,
+                   roles: Collection[Role]) -> pb.TranslationResult:
+    """The result with the options and roles it was made with, defaults filled in: a caller sees what ran."""
+    result.options.CopyFrom(pb.TranslationOptions(
+        beam_size=options.beam_size, num_hypotheses=options.num_hypotheses,
+        return_scores=options.return_scores, max_decoding_length=options.max_decoding_length,
+    ))
+    result.roles.extend(sorted(role_to_pb(role) for role in roles))
+    return result
+
+
+def _repeated_id(item_id: str, sequence: int, first: int) -> pb.TranslateStreamResponse:
+    """The answer to a stream message reusing an earlier one's id: ALREADY_EXISTS, told apart by its sequence."""
+    message = f"id {item_id!r} was already used by message {first} of this stream; ids must be unique"
+    error = pb.StreamError(code=grpc.StatusCode.ALREADY_EXISTS.value[0], message=message)
+    return pb.TranslateStreamResponse(id=item_id, sequence=sequence, error=error)
 
 
 class TranslationServicer(pb_grpc.TranslationServiceServicer):
@@ -38,18 +57,21 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
             record.add(texts=len(texts), characters=sum(map(len, texts)))
             self._runtime.check_size(request)
             engine = self._runtime.engine
+            options = _options(engine, request.options)
+            roles = roles_from_request(request.roles) or DEFAULT_ROLES
             results = await engine.translate(
                 texts,
                 source=request.source_language,
                 target=request.target_language,
                 model=request.model,
-                options=_options(engine, request.options),
+                options=options,
                 presegmented=request.presegmented,
-                roles=roles_from_request(request.roles),
+                roles=roles,
                 translate_duplicates=request.translate_duplicates,
             )
             record.add(sentences=sum(len(r.segments) for r in results))
-            response = pb.TranslateResponse(results=[translation_to_pb(r, t) for r, t in zip(results, texts)])
+            response = pb.TranslateResponse(results=[_with_settings(translation_to_pb(r, t), options, roles)
+                                                    for r, t in zip(results, texts)])
             return self._runtime.check_response(response, _ASK_LESS)
 
     async def TranslateStream(
@@ -71,24 +93,24 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                            responses: asyncio.Queue, record) -> None:
         """Start a translation per incoming item (at most max_stream_in_flight at once)."""
         slots = asyncio.Semaphore(self._runtime.config.max_stream_in_flight)
-        seen: set[str] = set()
+        first_use: dict[str, int] = {}  # id -> sequence of the message that used it first
         tasks: set[asyncio.Task] = set()
         counts = {"texts": 0, "characters": 0}
 
-        async def one(item: pb.TranslateStreamRequest, item_id: str, duplicate: bool) -> None:
+        async def one(item: pb.TranslateStreamRequest, item_id: str, sequence: int) -> None:
             try:
-                if duplicate:
-                    raise InvalidInput(f"id {item_id!r} was already used in this stream; ids must be unique")
                 self._runtime.check_size(item)
+                options = _options(engine, item.options)
                 results = await engine.translate(
                     [item.text], source=item.source_language, target=item.target_language, model=item.model,
-                    options=_options(engine, item.options), presegmented=item.presegmented,
+                    options=options, presegmented=item.presegmented,
                 )
-                response = pb.TranslateStreamResponse(id=item_id, result=translation_to_pb(results[0], item.text))
+                result = _with_settings(translation_to_pb(results[0], item.text), options, DEFAULT_ROLES)
+                response = pb.TranslateStreamResponse(id=item_id, sequence=sequence, result=result)
                 self._runtime.check_response(response, _ASK_LESS)
             except CrosswireError as exc:
                 error = pb.StreamError(code=status_for(exc).value[0], message=str(exc))
-                response = pb.TranslateStreamResponse(id=item_id, error=error)
+                response = pb.TranslateStreamResponse(id=item_id, sequence=sequence, error=error)
             finally:
                 slots.release()
             await responses.put(response)
@@ -100,10 +122,14 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 counts["texts"] += 1
                 counts["characters"] += len(item.text)
                 item_id = item.id or str(position)
-                task = asyncio.create_task(one(item, item_id, item_id in seen))
-                seen.add(item_id)
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                if item_id in first_use:
+                    slots.release()
+                    await responses.put(_repeated_id(item_id, position, first_use[item_id]))
+                else:
+                    first_use[item_id] = position
+                    task = asyncio.create_task(one(item, item_id, position))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
                 position += 1
             await asyncio.gather(*tasks)
         finally:
