@@ -86,6 +86,17 @@ def test_a_bad_field_inside_a_list_is_named_with_its_position(channel: grpc.Chan
     assert "QuotaFailure" not in details_of(status)
 
 
+def test_compare_names_its_own_fields(channel: grpc.Channel) -> None:
+    stub = alignment_pb2_grpc.AlignmentServiceStub(channel)
+    request = alignment_pb2.CompareRequest(report=alignment_pb2.InputDocument(text="Суд вынес приговор."),
+                                           articles=[alignment_pb2.InputDocument(text="The court ruled."),
+                                                     alignment_pb2.InputDocument(text="")])
+    error, status = failure(lambda: stub.Compare(request, timeout=60))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    (violation,) = details_of(status)["BadRequest"].field_violations
+    assert violation.field == "articles[1]"
+
+
 def test_an_unsupported_pair_has_a_reason_of_its_own(channel: grpc.Channel) -> None:
     stub = translation_pb2_grpc.TranslationServiceStub(channel)
     request = translation_pb2.TranslateRequest(texts=["Hallo."], source_language="de")

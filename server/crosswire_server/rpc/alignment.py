@@ -22,6 +22,17 @@ from crosswire_server.alignment import Aligner, AlignmentLimits
 from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, compare_texts, in_batches
 from crosswire_server.errors import InvalidInput, NotReady
 from crosswire_server.rpc.common import Runtime, handling, roles_from_request
+from crosswire_server.rpc.details import field_of
+
+# Compare's documents are report and articles on the wire; the core calls them source and targets.
+_COMPARE_FIELDS = {"source": "report", "targets": "articles"}
+
+
+def _compare_field(error: InvalidInput) -> InvalidInput:
+    """The error with its field path as CompareRequest names it ("targets[2]" -> "articles[2]")."""
+    head, bracket, rest = field_of(error).partition("[")
+    error.field = _COMPARE_FIELDS.get(head, head) + bracket + rest
+    return error
 
 
 def _mode(value: int) -> AlignMode:
@@ -107,7 +118,10 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             self._runtime.check_size(request)
             job, translate = self._job(request.report, request.articles, request)
             record.add(targets=len(job.targets), translated=translate is not None)
-            result = await compare_texts(await self.aligner(), job, translate)
+            try:
+                result = await compare_texts(await self.aligner(), job, translate)
+            except InvalidInput as exc:
+                raise _compare_field(exc)
             record.add(links=len(result.alignment.links))
             return self._runtime.check_response(_with_roles(comparison_to_pb(result, request.report.name), job.roles),
                                                 "send fewer or shorter articles")
