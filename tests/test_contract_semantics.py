@@ -112,3 +112,12 @@ def test_an_item_error_keeps_its_sequence(channel: grpc.Channel) -> None:
     answers = {answer.id: answer for answer in stub.TranslateStream(iter(requests), timeout=120)}
     assert answers["bad"].sequence == 1 and answers["bad"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert answers["ok"].sequence == 0 and answers["ok"].HasField("result")
+
+
+def test_an_unknown_role_number_is_invalid_argument_naming_its_position(channel: grpc.Channel) -> None:
+    stub = translation_pb2_grpc.TranslationServiceStub(channel)
+    request = tr_pb.TranslateRequest(texts=[SENTENCE], source_language="ru", roles=[seg_pb.SEGMENT_ROLE_BODY, 42])
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Translate(request, timeout=60)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "roles[1]=42" in info.value.details()

@@ -14,6 +14,7 @@ import grpc
 
 from crosswire.convert import role_from_pb
 from crosswire.types import Role
+from crosswire.v1.segmentation_pb2 import SegmentRole
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded, Stopped
@@ -34,12 +35,14 @@ _STATUS = [
 
 
 def roles_from_request(values: Iterable[int]) -> list[Role]:
-    """SegmentRole values of a request as Roles; UNSPECIFIED is refused, naming the position."""
+    """SegmentRole values of a request as Roles; UNSPECIFIED or an unknown number is refused, naming the position."""
     values = list(values)
     for i, value in enumerate(values):
         if value == 0:
             raise InvalidInput(f"roles[{i}] is SEGMENT_ROLE_UNSPECIFIED; name a role or leave roles empty",
                                field=f"roles[{i}]")
+        if value not in SegmentRole.values():
+            raise InvalidInput(f"roles[{i}]={value} is not a SegmentRole this server knows", field=f"roles[{i}]")
     return [role_from_pb(value) for value in values]
 
 
