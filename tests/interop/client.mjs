@@ -52,13 +52,14 @@ function reflect(address, version) {
     const answers = [];
     const call = client.ServerReflectionInfo();
     call.on("data", (message) => answers.push(message));
-    call.on("error", (error) => resolve({ code: grpc.status[error.code], details: error.details }));
-    call.on("end", () => {
+    call.on("error", () => {}); // reported by "status"
+    call.on("status", (status) => {
+      client.close();
+      if (status.code !== grpc.status.OK) return resolve({ code: grpc.status[status.code], details: status.details });
       const listed = answers.find((a) => a.message_response === "list_services_response");
       const files = answers.find((a) => a.message_response === "file_descriptor_response");
-      resolve({ code: "OK", services: listed.list_services_response.service.map((s) => s.name).sort(),
+      return resolve({ code: "OK", services: listed.list_services_response.service.map((s) => s.name).sort(),
         healthFile: fileName(files.file_descriptor_response.file_descriptor_proto[0]) });
-      client.close();
     });
     call.write({ list_services: "" });
     call.write({ file_containing_symbol: "grpc.health.v1.Health" });
@@ -115,8 +116,8 @@ function stream(client) {
     call.on("data", (message) => arrived.push({ id: message.id, sequence: message.sequence,
       ...(message.outcome === "result" ? { segments: message.result.segments.length }
         : { code: message.error.code, message: message.error.message }) }));
-    call.on("error", (error) => resolve({ code: grpc.status[error.code], details: error.details }));
-    call.on("end", () => resolve({ code: "OK", arrived }));
+    call.on("error", () => {}); // reported by "status"
+    call.on("status", (status) => resolve({ code: grpc.status[status.code], details: status.details, arrived }));
     items.forEach((item) => call.write(item));
     call.end();
   });
