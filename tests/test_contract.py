@@ -65,3 +65,24 @@ def test_no_breaking_change_since_the_previous_commit() -> None:
         pytest.skip(f"no git history to compare the contract with ({PREVIOUS} is not a commit here)")
     done = run_buf("breaking", "proto", "--against", f".git#ref={PREVIOUS},subdir=proto")
     assert done.returncode == 0, f"buf breaking against {PREVIOUS}:\n{done.stdout}{done.stderr}"
+
+
+def test_the_shipped_health_proto_is_the_one_the_server_serves(tmp_path: Path) -> None:
+    """proto/grpc/health/v1/health.proto (for other languages' stubs) matches grpcio-health-checking's service."""
+    from google.protobuf import descriptor_pb2
+    from grpc_health.v1 import health_pb2
+
+    image = tmp_path / "image.binpb"
+    done = run_buf("build", "proto", "--path", "proto/grpc/health/v1/health.proto", "-o", str(image))
+    assert done.returncode == 0, done.stderr
+    (shipped,) = [f for f in descriptor_pb2.FileDescriptorSet.FromString(image.read_bytes()).file
+                  if f.name == "grpc/health/v1/health.proto"]
+    shipped.ClearField("source_code_info")
+    for message in shipped.message_type:
+        for nested in (message, *message.nested_type):
+            for field in nested.field:
+                field.ClearField("json_name")
+    served = descriptor_pb2.FileDescriptorProto()
+    health_pb2.DESCRIPTOR.CopyToProto(served)
+    served.name = shipped.name
+    assert str(shipped) == str(served)  # as text: without the field buf adds to image files
