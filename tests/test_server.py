@@ -86,6 +86,8 @@ def test_stream_answers_every_id_and_reports_errors_per_item(client: Client) -> 
     assert sum(r.translation is not None for r in results) == 6
     duplicate = [r for r in by_id["id-0"] if r.error]
     assert duplicate and duplicate[0].code == "ALREADY_EXISTS" and "unique" in duplicate[0].error
+    assert sorted(r.sequence for r in results) == list(range(len(items)))
+    assert duplicate[0].sequence == 6  # the repeat, not the first "id-0" (sequence 0)
     # "bad" is Latin text declared Russian: an item error, as is a wrong pair; the stream goes on.
     (bad,) = by_id["bad"]
     assert bad.code == "INVALID_ARGUMENT" and "declared language is 'ru'" in bad.error

@@ -275,8 +275,8 @@ def stream_result(message: tr_pb.TranslateStreamResponse) -> StreamResult:
     """A stream response as a StreamResult (error code by name, e.g. "INVALID_ARGUMENT")."""
     if message.HasField("error"):
         code = _STATUS_BY_NUMBER.get(message.error.code, grpc.StatusCode.UNKNOWN)
-        return StreamResult(message.id, None, message.error.message, code.name)
-    return StreamResult(message.id, translation_from_pb(message.result))
+        return StreamResult(message.id, None, message.error.message, code.name, message.sequence)
+    return StreamResult(message.id, translation_from_pb(message.result), sequence=message.sequence)
 
 
 _HEALTH = {v: k for k, v in health_pb2.HealthCheckResponse.ServingStatus.items()}

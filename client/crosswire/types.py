@@ -128,12 +128,17 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class StreamResult:
-    """One answer of a translation stream: the translation of item `id`, or why it failed."""
+    """One answer of a translation stream: the translation of item `id`, or why it failed.
+
+    `sequence` is the item's position in the stream (from 0): a repeated id's answer
+    (code "ALREADY_EXISTS") has the same id as the first one, but its own sequence.
+    """
 
     id: str
     translation: Translation | None = None
     error: str | None = None
     code: str | None = None
+    sequence: int = 0
 
 
 class AlignMode(str, Enum):
