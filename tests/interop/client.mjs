@@ -1,6 +1,6 @@
 // Every crosswire.v1 RPC from Node.js, built from the proto files alone with a default-configured
 // @grpc/grpc-js client, as a caller in another language meets the service.
-// Usage: node client.mjs HOST:PORT  → one JSON object on stdout, one entry per check (tests/test_node_interop.py).
+// Usage: node client.mjs HOST:PORT → one JSON object on stdout, an entry per check (tests/test_node_interop.py).
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,21 +27,20 @@ function reflectionService(version) {
   return grpc.makeGenericClientConstructor(renamed, "ServerReflection");
 }
 
-/** A unary call as a promise of {code, details, value, requestId}; never rejects. */
+/** A unary call as a promise of {code, details, value, requestId, errorDetails}; never rejects. */
 function unary(client, method, request, { deadlineMs = 60000, requestId } = {}) {
   const metadata = new grpc.Metadata();
   if (requestId) metadata.set("x-request-id", requestId);
   return new Promise((resolve) => {
     let answer;
-    const call = client[method](request, metadata, { deadline: Date.now() + deadlineMs }, (error, value) => {
-      answer = error ? { code: grpc.status[error.code], details: error.details, trailers: error.metadata } : { code: "OK", value };
+    const options = { deadline: Date.now() + deadlineMs };
+    const call = client[method](request, metadata, options, (error, value) => {
+      answer = error ? { code: grpc.status[error.code], details: error.details } : { code: "OK", value };
     });
-    call.on("status", (status) => setImmediate(() => {
-      const trailers = answer.trailers ?? status.metadata;
-      resolve({ code: answer.code, details: answer.details, value: answer.value,
-        requestId: trailers.get("x-request-id")[0] ?? null,
-        errorDetails: trailers.get("grpc-status-details-bin").flatMap(detailTypes) });
-    }));
+    // grpc-js calls back before it reports the status, whose metadata are the trailers.
+    call.on("status", ({ metadata: trailers }) => resolve({ ...answer,
+      requestId: trailers.get("x-request-id")[0] ?? null,
+      errorDetails: trailers.get("grpc-status-details-bin").flatMap(detailTypes) }));
   });
 }
 
@@ -123,7 +122,7 @@ function stream(client) {
   });
 }
 
-/** Whether each offset pair the reply has slices out exactly each sentence: UTF-16 units are JavaScript's own indices. */
+/** Whether each kind of offset in the reply slices out exactly each sentence (UTF-16 units are JavaScript's). */
 function slices(text, sentences) {
   const bytes = Buffer.from(text, "utf8");
   const cut = {
@@ -136,7 +135,16 @@ function slices(text, sentences) {
     .map(([name, slice]) => [name, sentences.every((s) => slice(s) === s.text)]));
 }
 
+/** An answer with its value reduced to what the test looks at; failures stay as they are. */
 const summary = (answer, pick) => (answer.code === "OK" ? { code: "OK", ...pick(answer.value) } : answer);
+
+const REPORT = { name: "tass",
+  text: "Генсек НАТО Йенс Столтенберг призвал Россию прекратить бои в Сирии.\nКерри проинформировал союзников." };
+const COVERAGE = { name: "bbc", text: "NATO Secretary General Jens Stoltenberg called on Russia to stop the fighting "
+  + "in Syria.\nKerry briefed the allies." };
+const EMOJI = "Привет 👋 мир. Второе 𝔘 предложение. Третье.";
+// One-word sentences up to the server's default max_chars: an answer several times the size of the request.
+const LONG = "Да. Нет. ".repeat(111000);
 
 async function main(address) {
   const credentials = grpc.credentials.createInsecure();
@@ -145,39 +153,37 @@ async function main(address) {
   const segmentation = new v1.SegmentationService(address, credentials);
   const alignment = new v1.AlignmentService(address, credentials);
   const health = new services.grpc.health.v1.Health(address, credentials);
-  const report = "Генсек НАТО Йенс Столтенберг призвал Россию прекратить бои в Сирии.\nКерри проинформировал союзников.";
-  const coverage = "NATO Secretary General Jens Stoltenberg called on Russia to stop the fighting in Syria.\nKerry briefed the allies.";
-  const emoji = "Привет 👋 мир. Второе 𝔘 предложение. Третье.";
-  const long = "Да. Нет. ".repeat(111000);
+  const status = (v) => ({ status: v.status });
+  const translate = (request, options) =>
+    unary(translation, "Translate", { source_language: "ru", ...request }, options);
+  const translated = await translate({ texts: [RU, ""] }, { requestId: "node-interop-1" });
 
   const results = {
-    health: summary(await unary(health, "Check", { service: "" }), (v) => ({ status: v.status })),
-    healthTranslation: summary(await unary(health, "Check", { service: "crosswire.v1.TranslationService" }), (v) => ({ status: v.status })),
+    health: summary(await unary(health, "Check", { service: "" }), status),
+    healthTranslation: summary(await unary(health, "Check", { service: "crosswire.v1.TranslationService" }), status),
     reflectionV1: await reflect(address, "v1"),
     reflectionV1alpha: await reflect(address, "v1alpha"),
-    models: summary(await unary(translation, "ListModels", {}),
-      (v) => ({ models: v.models.map((m) => ({ name: m.name, pairs: m.pairs.map((p) => `${p.source}->${p.target}`) })) })),
-    translate: summary(await unary(translation, "Translate", { texts: [RU, ""], source_language: "ru" }, { requestId: "node-interop-1" }),
-      (v) => ({ results: v.results.map((r) => ({ model: r.model, segments: r.segments.length, text: r.text })) })),
-    requestId: await unary(translation, "Translate", { texts: [RU], source_language: "ru" }, { requestId: "node-interop-1" }),
+    models: summary(await unary(translation, "ListModels", {}), (v) => ({
+      models: v.models.map((m) => ({ name: m.name, pairs: m.pairs.map((p) => `${p.source}->${p.target}`) })) })),
+    translate: summary(translated, (v) => ({
+      results: v.results.map((r) => ({ model: r.model, segments: r.segments.length, text: r.text })) })),
+    requestId: { code: translated.code, requestId: translated.requestId },
     stream: await stream(translation),
-    segment: summary(await unary(segmentation, "Segment", { text: emoji, language: "ru" }),
-      (v) => ({ texts: v.sentences.map((s) => s.text), slices: slices(emoji, v.sentences) })),
-    align: summary(await unary(alignment, "Align", { source: { name: "tass", text: report }, targets: [{ name: "bbc", text: coverage }],
-      mode: "ALIGN_MODE_PARALLEL", presegmented: true }),
-    (v) => ({ mode: v.mode, links: v.links.map((l) => [l.source, l.target]) })),
+    segment: summary(await unary(segmentation, "Segment", { text: EMOJI, language: "ru" }),
+      (v) => ({ texts: v.sentences.map((s) => s.text), slices: slices(EMOJI, v.sentences) })),
+    align: summary(await unary(alignment, "Align", { source: REPORT, targets: [COVERAGE], mode: "ALIGN_MODE_PARALLEL",
+      presegmented: true }), (v) => ({ mode: v.mode, links: v.links.map((l) => [l.source, l.target]) })),
     // A mistyped enum name encodes as the zero value (protobuf's rule); the response says which mode ran.
-    mistypedMode: summary(await unary(alignment, "Align", { source: { name: "tass", text: report },
-      targets: [{ name: "bbc", text: coverage }], mode: "PARALLEL", presegmented: true }), (v) => ({ mode: v.mode })),
-    compare: summary(await unary(alignment, "Compare", { report: { name: "tass", text: report }, articles: [{ name: "bbc", text: coverage }] }),
+    mistypedMode: summary(await unary(alignment, "Align", { source: REPORT, targets: [COVERAGE], mode: "PARALLEL",
+      presegmented: true }), (v) => ({ mode: v.mode })),
+    compare: summary(await unary(alignment, "Compare", { report: REPORT, articles: [COVERAGE] }),
       (v) => ({ documents: v.documents.map((d) => d.name), rows: v.rows.length })),
-    badField: await unary(translation, "Translate", { texts: [RU], source_language: "ru", options: { beam_size: 50 } }),
-    unknownPair: await unary(translation, "Translate", { texts: ["Hallo."], source_language: "de" }),
-    deadline: await unary(translation, "Translate", { texts: ["Суд отложил заседание."], source_language: "ru" }, { deadlineMs: 30 }),
-    largeReply: summary(await unary(segmentation, "Segment", { text: long, language: "ru" }), (v) => ({ sentences: v.sentences.length })),
+    badField: await translate({ texts: [RU], options: { beam_size: 50 } }),
+    unknownPair: await translate({ texts: ["Hallo."], source_language: "de" }),
+    deadline: await translate({ texts: ["Суд отложил заседание."] }, { deadlineMs: 30 }),
+    largeReply: { ...summary(await unary(segmentation, "Segment", { text: LONG, language: "ru" }),
+      (v) => ({ sentences: v.sentences.length })), requestBytes: Buffer.byteLength(LONG) },
   };
-  results.requestId = { code: results.requestId.code, requestId: results.requestId.requestId };
-  results.largeReply.requestBytes = Buffer.byteLength(long);
   [translation, segmentation, alignment, health].forEach((client) => client.close());
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }
