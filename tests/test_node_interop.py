@@ -118,8 +118,9 @@ def test_error_codes_with_standard_details(results: dict) -> None:
     assert bad_field["code"] == "INVALID_ARGUMENT" and "max_beam_size" in bad_field["details"]
     assert unknown_pair["code"] == "INVALID_ARGUMENT" and "available pairs: ru->en" in unknown_pair["details"]
     # google.rpc details in the grpc-status-details-bin trailer, and the request id for the server's log.
-    assert {"google.rpc.BadRequest", "google.rpc.ErrorInfo"} <= set(bad_field["errorDetails"])
-    assert "google.rpc.ErrorInfo" in unknown_pair["errorDetails"]
+    assert {"type": "google.rpc.BadRequest", "fields": ["options.beam_size"]} in bad_field["errorDetails"]
+    assert {"type": "google.rpc.ErrorInfo"} in bad_field["errorDetails"]
+    assert {"type": "google.rpc.ErrorInfo"} in unknown_pair["errorDetails"]
     assert bad_field["requestId"] and unknown_pair["requestId"]
     assert results["deadline"]["code"] == "DEADLINE_EXCEEDED"
 

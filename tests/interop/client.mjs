@@ -40,7 +40,7 @@ function unary(client, method, request, { deadlineMs = 60000, requestId } = {}) 
     // grpc-js calls back before it reports the status, whose metadata are the trailers.
     call.on("status", ({ metadata: trailers }) => resolve({ ...answer,
       requestId: trailers.get("x-request-id")[0] ?? null,
-      errorDetails: trailers.get("grpc-status-details-bin").flatMap(detailTypes) }));
+      errorDetails: trailers.get("grpc-status-details-bin").flatMap(errorDetails) }));
   });
 }
 
@@ -96,10 +96,15 @@ function fileName(bytes) {
   return fields(bytes).find(([number]) => number === 1)[1].toString("utf8");
 }
 
-/** The type names of the google.rpc details in a grpc-status-details-bin trailer (a google.rpc.Status). */
-function detailTypes(trailer) {
-  return fields(trailer).filter(([number]) => number === 3)
-    .map(([, any]) => fields(any).find(([number]) => number === 1)[1].toString("utf8").split("/").pop());
+/** The google.rpc details in a grpc-status-details-bin trailer (a google.rpc.Status, its field 3 a list of Any):
+ * each detail's type name, and for a BadRequest the field paths it names. */
+function errorDetails(trailer) {
+  const field = (bytes, number) => fields(bytes).filter(([n]) => n === number).map(([, value]) => value);
+  return field(trailer, 3).map((any) => {
+    const type = field(any, 1)[0].toString("utf8").split("/").pop();
+    if (type !== "google.rpc.BadRequest") return { type };
+    return { type, fields: field(field(any, 2)[0], 1).map((violation) => field(violation, 1)[0].toString("utf8")) };
+  });
 }
 
 /** Four texts on one TranslateStream: two to translate, then two refused at once (a pair no model has, a reused
