@@ -44,11 +44,13 @@ def run_json(capsys: pytest.CaptureFixture, argv: list[str]) -> dict:
 def test_align_json_contract(capsys, files, local) -> None:
     out = run_json(capsys, ["align", "--mode", "comparable", "--from", "ru", "--to", "en", files["report.txt"],
                             files["tass.txt"], files["sport.txt"], "--format", "json", *local])
-    assert set(out) == {"source", "targets", "links", "unaligned_source", "unaligned_targets", "mode"}
+    assert set(out) == {"source", "targets", "links", "unaligned_source", "unaligned_targets", "mode", "roles"}
     assert out["source"]["name"] == files["report.txt"] and out["mode"] == "ALIGN_MODE_COMPARABLE"
+    assert out["roles"] == ["SEGMENT_ROLE_BODY", "SEGMENT_ROLE_HEADLINE"]
     assert [t["name"] for t in out["targets"]] == [files["tass.txt"], files["sport.txt"]]
     assert set(out["source"]["sentences"][0]) == {"index", "start", "end", "text", "paragraph", "role",
-                                                  "is_duplicate", "duplicate_of", "forced_split"}
+                                                  "is_duplicate", "duplicate_of", "forced_split",
+                                                  "start_utf8", "end_utf8", "start_utf16", "end_utf16"}
     same = {(tuple(l["source"]), l["target_doc"], tuple(l["target"])) for l in out["links"]
             if l["grade"] == "LINK_GRADE_SAME"}
     assert same == {((0,), 0, (2,)), ((1,), 0, (0,))}

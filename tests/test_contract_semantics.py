@@ -13,6 +13,8 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
+from crosswire import Client
+from crosswire.types import DEFAULT_ROLES
 from crosswire.v1 import alignment_pb2 as al_pb
 from crosswire.v1 import alignment_pb2_grpc, translation_pb2_grpc
 from crosswire.v1 import segmentation_pb2 as seg_pb
@@ -121,3 +123,9 @@ def test_an_unknown_role_number_is_invalid_argument_naming_its_position(channel:
         stub.Translate(request, timeout=60)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "roles[1]=42" in info.value.details()
+
+
+def test_the_python_client_reads_the_roles_that_took_part(server: ServerThread) -> None:
+    with Client(server.address, timeout=120) as client:
+        alignment = client.align(SENTENCE, ["The government announced new measures."])
+    assert alignment.roles == DEFAULT_ROLES

@@ -307,6 +307,7 @@ def alignment_to_pb(alignment: Alignment, source_name: str = "") -> al_pb.AlignR
             for k, indices in enumerate(alignment.unaligned_targets)
         ],
         mode=mode_to_pb(alignment.mode),
+        roles=sorted(role_to_pb(role) for role in alignment.roles),
     )
 
 
@@ -321,6 +322,7 @@ def alignment_from_pb(message: al_pb.AlignResponse, source_text: str, target_tex
         links=[link_from_pb(link) for link in message.links],
         unaligned_source=list(message.unaligned_source),
         unaligned_targets=[unaligned.get(k, []) for k in range(len(message.targets))],
+        roles=frozenset(role_from_pb(value) for value in message.roles),
     )
 
 

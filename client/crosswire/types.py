@@ -228,6 +228,7 @@ class Alignment:
     links: list[Link] = field(default_factory=list)
     unaligned_source: list[int] = field(default_factory=list)
     unaligned_targets: list[list[int]] = field(default_factory=list)
+    roles: frozenset[Role] = frozenset()  # the roles whose sentences took part, defaults filled in
 
 
 @dataclass(frozen=True)

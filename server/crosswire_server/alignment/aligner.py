@@ -352,6 +352,7 @@ def _result(
         target_names=names,
         mode=mode,
         links=links,
+        roles=roles,
         unaligned_source=[i for i in eligible(source, roles) if i not in linked_source],
         unaligned_targets=[
             [j for j in eligible(t, roles) if (k, j) not in linked_targets] for k, t in enumerate(targets)

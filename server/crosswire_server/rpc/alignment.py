@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import grpc
 
-from crosswire.convert import alignment_to_pb, comparison_to_pb, mode_from_pb, role_to_pb
-from crosswire.types import DEFAULT_ROLES, AlignMode, LanguagePair, Role
+from crosswire.convert import alignment_to_pb, comparison_to_pb, mode_from_pb
+from crosswire.types import DEFAULT_ROLES, AlignMode, LanguagePair
 from crosswire.v1 import alignment_pb2 as pb
 from crosswire.v1 import alignment_pb2_grpc as pb_grpc
 from crosswire_server.alignment import Aligner, AlignmentLimits
@@ -41,14 +41,6 @@ def _mode(value: int) -> AlignMode:
         raise InvalidInput(f"mode={value} is not an AlignMode this server knows; "
                            "send ALIGN_MODE_PARALLEL or ALIGN_MODE_COMPARABLE")
     return mode_from_pb(value)
-
-
-def _with_roles(response: pb.AlignResponse | pb.CompareResponse,
-                roles: frozenset[Role]) -> pb.AlignResponse | pb.CompareResponse:
-    """The response with the roles that took part, defaults filled in: a caller sees what ran."""
-    alignment = response.alignment if isinstance(response, pb.CompareResponse) else response
-    alignment.roles.extend(sorted(role_to_pb(role) for role in roles))
-    return response
 
 
 class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
@@ -110,7 +102,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             record.add(targets=len(job.targets), translated=translate is not None)
             result = await align_texts(await self.aligner(), job, translate)
             record.add(links=len(result.links))
-            return self._runtime.check_response(_with_roles(alignment_to_pb(result, request.source.name), job.roles),
+            return self._runtime.check_response(alignment_to_pb(result, request.source.name),
                                                 "send fewer or shorter documents")
 
     async def Compare(self, request: pb.CompareRequest, context: grpc.aio.ServicerContext) -> pb.CompareResponse:
@@ -123,5 +115,5 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             except InvalidInput as exc:
                 raise _compare_field(exc)
             record.add(links=len(result.alignment.links))
-            return self._runtime.check_response(_with_roles(comparison_to_pb(result, request.report.name), job.roles),
+            return self._runtime.check_response(comparison_to_pb(result, request.report.name),
                                                 "send fewer or shorter articles")
