@@ -23,7 +23,7 @@ V1ALPHA_SERVICE = reflection.SERVICE_NAME
 V1_SERVICE = "grpc.reflection.v1.ServerReflection"
 V1_FILE = "grpc/reflection/v1/reflection.proto"
 V1ALPHA_FILE = "grpc/reflection/v1alpha/reflection.proto"
-# The Python packages' file names for files that have standard names upstream.
+# Python packages' file names -> the names upstream gRPC and other languages use.
 _RENAMED = {health_pb2.DESCRIPTOR.name: HEALTH_FILE, v1alpha_pb2.DESCRIPTOR.name: V1ALPHA_FILE}
 
 
