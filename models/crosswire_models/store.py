@@ -2,7 +2,10 @@
 
 Installs are atomic: a model is built in a staging folder inside the models
 folder and renamed into place, so a reader never sees a half-installed model
-and a failure leaves nothing behind.
+and a failure leaves nothing behind. A staging folder carries its process's
+id, so one left by a killed process is removed by the next import, fetch or
+listing; one lock file per model name keeps two processes from building the
+same model at once.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from crosswire.types import LANGUAGE_CODE
 
@@ -30,6 +34,10 @@ MODELS_DIR_ENV = "CROSSWIRE_MODELS_DIR"
 MANIFEST = "crosswire.json"
 MANIFEST_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: The most an archive may unpack to, and the most files it may hold (the largest OPUS-MT
+#: release unpacks to well under 1 GiB in a dozen files).
+MAX_ARCHIVE_BYTES = 4 * 2**30
+MAX_ARCHIVE_FILES = 10_000
 _STAGING_PREFIX = "."
 
 
@@ -113,6 +121,7 @@ def installed_models(models_dir: Path) -> list[InstalledModel]:
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
         return []
+    clean_stale(models_dir)
     models = []
     for folder in sorted(models_dir.iterdir()):
         if folder.name.startswith(_STAGING_PREFIX) or not folder.is_dir():
@@ -134,14 +143,131 @@ def find_model(models_dir: Path, name: str) -> InstalledModel | None:
 
 @contextmanager
 def staging(models_dir: Path, purpose: str) -> Iterator[Path]:
-    """A scratch folder inside `models_dir` (same file system, so installs can rename), removed on exit."""
+    """A scratch folder inside `models_dir` (same file system, so installs can rename), removed on exit.
+
+    Its name carries this process's id (`.staging-import-1234-x8f2`), so that
+    `clean_stale` can tell a folder whose process died from one in use.
+    """
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}staging-{purpose}-", dir=models_dir))
+    clean_stale(models_dir)
+    path = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}staging-{purpose}-{os.getpid()}-", dir=models_dir))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+_STALE = re.compile(r"\.staging-[a-z]+-(\d+)-|\.retired-")
+
+
+def clean_stale(models_dir: Path) -> list[Path]:
+    """Remove what killed processes left in `models_dir`: staging folders of dead processes and retired models.
+
+    A retired folder is a model already renamed out of sight for deletion, so it
+    can always go. Returns the folders removed.
+    """
+    removed = []
+    for folder in Path(models_dir).glob(f"{_STAGING_PREFIX}*"):
+        match = _STALE.match(folder.name)
+        if not match or not folder.is_dir() or (match.group(1) and _alive(int(match.group(1)))):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        log.info("removed %s, left by a process that stopped before finishing", folder)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (a process of another user counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def format_size(count: int) -> str:
+    """A byte count as people read it: "3.0 MiB", "4.0 GiB"."""
+    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
+
+
+def copy_at_most(source: BinaryIO, target: BinaryIO, limit: int, name: str) -> None:
+    """Copy an archive member, refusing it once it writes more than `limit` bytes (what it declared)."""
+    written = 0
+    while chunk := source.read(1 << 20):
+        written += len(chunk)
+        if written > limit:
+            raise InvalidModelError(f"archive member {name} unpacks to more than the {limit} bytes it declares")
+        target.write(chunk)
+
+
+_PROCESS_LOCKS: dict[str, threading.RLock] = {}
+_DEPTH: dict[str, int] = {}
+_REGISTRY = threading.Lock()
+
+
+@contextmanager
+def model_lock(models_dir: Path, key: str) -> Iterator[None]:
+    """Hold the lock of one model name (or source) in `models_dir` until the block ends; others wait.
+
+    An advisory lock on `.lock-KEY`: the operating system releases it when the
+    process dies, so a killed import never blocks the next one (its empty file
+    stays, harmless, until the next holder removes it). Threads of one
+    process queue on an in-process lock first, and the holder may take it again
+    (a fetch holds it while its import takes it too). Where file locks are
+    unavailable (not POSIX), only the in-process lock applies.
+    """
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{_STAGING_PREFIX}lock-{re.sub(r'[^A-Za-z0-9._-]', '_', key)[:120]}"
+    name = str(path.resolve())
+    with _REGISTRY:
+        local = _PROCESS_LOCKS.setdefault(name, threading.RLock())
+    with local:
+        depth = _DEPTH.get(name, 0)
+        _DEPTH[name] = depth + 1
+        try:
+            if depth:
+                yield
+            else:
+                with _file_lock(path):
+                    yield
+        finally:
+            _DEPTH[name] = depth
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path`, which exists only while someone holds it (nothing left behind).
+
+    The holder deletes the file before unlocking; a waiter that then gets the
+    lock of the deleted file sees that the path no longer names it and tries
+    again. Without fcntl (not POSIX) it does nothing.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    while True:
+        handle = open(path, "a")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
 
 
 def ensure_free(models_dir: Path, name: str) -> None:
