@@ -51,3 +51,27 @@ def test_cores_without_an_affinity_mask_are_all_cores(monkeypatch: pytest.Monkey
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 6)
     assert ServerConfig.from_env({}).threads("cpu") == (6, 1)
+
+
+@pytest.mark.parametrize(("cert", "key", "message"), [
+    ("cert.pem", "", "--tls-cert needs --tls-key too"),
+    ("", "key.pem", "--tls-key needs --tls-cert too"),
+    ("missing.pem", "key.pem", "--tls-cert: no such file"),
+])
+def test_half_configured_tls_is_refused(tmp_path, cert: str, key: str, message: str) -> None:
+    (tmp_path / "cert.pem").write_text("x")
+    (tmp_path / "key.pem").write_text("x")
+    paths = {name: str(tmp_path / value) if value else "" for name, value in (("tls_cert", cert), ("tls_key", key))}
+    with pytest.raises(ValueError, match=message):
+        ServerConfig.from_env({}, **paths)
+
+
+def test_serve_with_a_certificate_and_no_key_exits_with_one_line(tmp_path, capsys) -> None:
+    from crosswire.cli import main
+
+    (tmp_path / "cert.pem").write_text("x")
+    assert main(["serve", "--port", "0", "--models-dir", str(tmp_path), "--tls-cert", str(tmp_path / "cert.pem")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "crosswire: error: --tls-cert needs --tls-key too (TLS takes a certificate and its private key); "
+        "give both, or neither for plaintext"
+    )

@@ -65,6 +65,17 @@ class ServerConfig:
     tls_cert: str = _setting("", "PEM certificate chain; with tls_key, serve TLS instead of plaintext")
     tls_key: str = _setting("", "PEM private key for tls_cert")
 
+    def __post_init__(self) -> None:
+        """Refuse settings that cannot work together (a server must never quietly serve less than asked)."""
+        if bool(self.tls_cert) != bool(self.tls_key):
+            given, missing = ("--tls-cert", "--tls-key") if self.tls_cert else ("--tls-key", "--tls-cert")
+            raise ValueError(f"{given} needs {missing} too (TLS takes a certificate and its private key); "
+                             "give both, or neither for plaintext")
+        for name in ("tls_cert", "tls_key"):
+            value = getattr(self, name)
+            if value and not Path(value).is_file():
+                raise ValueError(f"--{name.replace('_', '-')}: no such file: {value}")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:
         """Defaults overridden by CROSSWIRE_* variables, then by keyword arguments."""
