@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -18,6 +19,7 @@ from crosswire.v1.segmentation_pb2 import SegmentRole
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded, Stopped
+from crosswire_server.logs import clip
 from crosswire_server.rpc.details import DETAILS_TRAILER, rich_status
 from crosswire_server.translation import TranslationEngine
 
@@ -107,12 +109,18 @@ class ResponseTooLarge(InvalidInput):
     """The answer to a request would be larger than max_response_bytes (INVALID_ARGUMENT: resending it cannot help)."""
 
 
+#: A client's x-request-id is kept when it looks like an id; anything else gets a fresh one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+
+
 class RequestRecord:
     """Facts about one request, written as one log line when it ends."""
 
     def __init__(self, method: str, context: grpc.aio.ServicerContext, metrics: Metrics | None = None) -> None:
         metadata = dict(context.invocation_metadata() or ())
-        self.fields: dict[str, Any] = {"id": metadata.get("x-request-id") or uuid.uuid4().hex[:16], "method": method}
+        given = metadata.get("x-request-id")
+        request_id = given if isinstance(given, str) and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        self.fields: dict[str, Any] = {"id": request_id, "method": method}
         self._metrics = metrics
         self._started = time.perf_counter()
 
@@ -147,7 +155,7 @@ async def handling(context: grpc.aio.ServicerContext, method: str,
     try:
         yield record
     except CrosswireError as exc:
-        status, error = status_for(exc), str(exc)
+        status, error = status_for(exc), clip(str(exc))
         retry_after_s = config.retry_after_s if config else 0.0
         details = rich_status(status, error, record.fields["id"], exc, config, retry_after_s)
         await context.abort(status, error, (*trailers, (DETAILS_TRAILER, details.SerializeToString())))
