@@ -42,13 +42,12 @@ from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, We
 #: Partners kept per sentence and target document in step 1.
 CANDIDATES = 3
 
-
-#: The evidence of a pair, in the order the model weighs it: embedding cosine, how far it
-#: exceeds HIGH_COSINE, its margin
-#: against both sentences' nearest neighbours (scoring.margin), Dice overlap of
-#: numbers, the larger share of one side's content words the dictionary finds translated on the
-#: other, |log| of the length ratio, whether a name is shared, the pair's cosine rank in its
-#: row (0 = best, capped at CANDIDATES), and the cosine of the two documents' mean embeddings.
+#: The evidence of a pair, in the order the model weighs it: embedding cosine, how far it exceeds
+#: HIGH_COSINE, its margin against both sentences' nearest neighbours (scoring.margin), Dice
+#: overlap of numbers, the larger share of one side's content words the dictionary (or the machine
+#: translation) finds on the other, |log| of the length ratio, whether a name is shared, the pair's
+#: cosine rank in its row (0 = best, capped at CANDIDATES), and the cosine of the two documents'
+#: mean embeddings.
 FEATURES = (
     "cosine", "high_cosine", "margin", "numbers", "words", "length", "shared_name", "row_rank", "document_cosine",
 )
@@ -99,7 +98,6 @@ MUTUAL_RELATED_COSINE = 0.4
 #: name make two of their sentences "related" (on the seeds and the WMT21 Navy Day coverage,
 #: articles on the report's topic score 0.60-0.69, a Donbass ceasefire report against them 0.40).
 TOPIC_COSINE = 0.5
-
 
 
 @dataclass(frozen=True)
