@@ -85,7 +85,8 @@ def sentence_to_pb(sentence: Sentence, offsets: dict[str, int] | None = None) ->
     )
 
 
-def _sentences_to_pb(document: Document) -> list[seg_pb.Sentence]:
+def sentences_to_pb(document: Document) -> list[seg_pb.Sentence]:
+    """A document's Sentence messages, with UTF-8 and UTF-16 offsets beside the code points."""
     offsets = unit_offsets(document.text, [(s.start, s.end) for s in document.sentences])
     return [sentence_to_pb(s, o) for s, o in zip(document.sentences, offsets)]
 
@@ -106,7 +107,7 @@ def sentence_from_pb(message: seg_pb.Sentence) -> Sentence:
 def document_to_pb(document: Document) -> seg_pb.SegmentResponse:
     return seg_pb.SegmentResponse(
         language=document.language,
-        sentences=_sentences_to_pb(document),
+        sentences=sentences_to_pb(document),
         detected_language=document.detected_language,
         language_confidence=document.language_confidence,
     )
@@ -286,7 +287,7 @@ def link_from_pb(message: al_pb.Link) -> Link:
 
 def _segmented_to_pb(document: Document, name: str) -> al_pb.SegmentedDocument:
     return al_pb.SegmentedDocument(
-        name=name, language=document.language, sentences=_sentences_to_pb(document),
+        name=name, language=document.language, sentences=sentences_to_pb(document),
         detected_language=document.detected_language,
     )
 

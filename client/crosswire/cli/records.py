@@ -14,8 +14,8 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from crosswire.convert import alignment_to_pb, comparison_to_pb, sentence_to_pb, translation_to_pb
-from crosswire.types import Alignment, Comparison, Sentence, Translation
+from crosswire.convert import alignment_to_pb, comparison_to_pb, sentences_to_pb, translation_to_pb
+from crosswire.types import Alignment, Comparison, Document, Translation
 
 
 def message_dict(message: Message) -> dict[str, Any]:
@@ -44,9 +44,9 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def sentence_record(sentence: Sentence) -> dict[str, Any]:
-    """A crosswire.v1.Sentence."""
-    return message_dict(sentence_to_pb(sentence))
+def sentence_records(document: Document) -> list[dict[str, Any]]:
+    """A document's crosswire.v1.Sentence messages, offsets in every unit included."""
+    return [message_dict(message) for message in sentences_to_pb(document)]
 
 
 def translation_record(name: str, translation: Translation) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import sys
 from crosswire.cli.arguments import DETECT, detect_or, known_language
 from crosswire.cli.backend import add_backend_arguments, connect
 from crosswire.cli.inputs import read_inputs
-from crosswire.cli.records import dumps, sentence_record
+from crosswire.cli.records import dumps, sentence_records
 from crosswire.types import ALIGNMENT_LANGUAGES, Document, Sentence
 
 # The listing's columns: name, width and alignment (the text comes last, unpadded).
@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     if args.format == "jsonl":
-        for sentence in document.sentences:
-            print(dumps(sentence_record(sentence)))
+        for record in sentence_records(document):
+            print(dumps(record))
     else:
         print(f"# language: {document.language or 'unknown'}, {len(document.sentences)} sentences", file=sys.stderr)
         print(listing(document))
