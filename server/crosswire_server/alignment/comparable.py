@@ -204,15 +204,14 @@ def pair_evidence(
     row_rank = np.zeros(len(pairs), dtype=np.float32)
     document_cosine = np.zeros(len(pairs), dtype=np.float32)
     source_centroid = _unit(features.source_vectors.mean(axis=0))
+    position = np.zeros(len(target_doc), dtype=np.int64)  # each column's place within its document
     for doc in np.unique(target_doc):
         in_doc = np.flatnonzero(target_doc == doc)
+        position[in_doc] = np.arange(len(in_doc))
         order = np.argsort(np.argsort(-features.cosine[:, in_doc], axis=1), axis=1)
-        position = {int(column): c for c, column in enumerate(in_doc)}
-        similarity = float(source_centroid @ _unit(features.target_vectors[in_doc].mean(axis=0)))
-        for n, (row, column) in enumerate(pairs):
-            if target_doc[column] == doc:
-                row_rank[n] = min(order[row, position[column]], CANDIDATES)
-                document_cosine[n] = similarity
+        mine = target_doc[columns] == doc
+        row_rank[mine] = np.minimum(order[rows[mine], position[columns[mine]]], CANDIDATES)
+        document_cosine[mine] = float(source_centroid @ _unit(features.target_vectors[in_doc].mean(axis=0)))
     words = _word_coverage(pairs, texts, dictionary)
     translated = _translation_coverage(pairs, texts) if texts.target_language == "en" else None
     if translated is not None:
