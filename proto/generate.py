@@ -20,12 +20,15 @@ def proto_files() -> list[Path]:
 
 def generate(out_dir: Path = DEFAULT_OUT) -> None:
     """Run protoc (from grpcio-tools) over every contract file into out_dir."""
+    from importlib.resources import files
+
     from grpc_tools import protoc
 
     out_dir.mkdir(parents=True, exist_ok=True)
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
+        f"-I{files('grpc_tools') / '_proto'}",  # the well-known types (google/protobuf/timestamp.proto, ...)
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",

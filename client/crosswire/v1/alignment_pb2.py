@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from crosswire.v1 import article_pb2 as crosswire_dot_v1_dot_article__pb2
 from crosswire.v1 import segmentation_pb2 as crosswire_dot_v1_dot_segmentation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rosswire/v1/alignment.proto\x12\x0c\x63rosswire.v1\x1a\x1f\x63rosswire/v1/segmentation.proto\"+\n\rInputDocument\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"y\n\x11SegmentedDocument\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12)\n\tsentences\x18\x03 \x03(\x0b\x32\x16.crosswire.v1.Sentence\x12\x19\n\x11\x64\x65tected_language\x18\x04 \x01(\t\",\n\nSharedTerm\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"\xcc\x02\n\x08\x45vidence\x12\x1c\n\x14\x65mbedding_similarity\x18\x01 \x01(\x02\x12#\n\x16translation_similarity\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\'\n\x05names\x18\x03 \x03(\x0b\x32\x18.crosswire.v1.SharedTerm\x12)\n\x07numbers\x18\x04 \x03(\x0b\x32\x18.crosswire.v1.SharedTerm\x12\'\n\x05words\x18\x05 \x03(\x0b\x32\x18.crosswire.v1.SharedTerm\x12\x31\n\rdisagreements\x18\x06 \x03(\x0b\x32\x1a.crosswire.v1.Disagreement\x12\x1d\n\x10same_probability\x18\x07 \x01(\x02H\x01\x88\x01\x01\x42\x19\n\x17_translation_similarityB\x13\n\x11_same_probability\"\\\n\x0c\x44isagreement\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.crosswire.v1.DisagreementKind\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\"\x9b\x01\n\x04Link\x12\x0e\n\x06source\x18\x01 \x03(\r\x12\x12\n\ntarget_doc\x18\x02 \x01(\r\x12\x0e\n\x06target\x18\x03 \x03(\r\x12\r\n\x05score\x18\x04 \x01(\x02\x12&\n\x05grade\x18\x05 \x01(\x0e\x32\x17.crosswire.v1.LinkGrade\x12(\n\x08\x65vidence\x18\x06 \x01(\x0b\x32\x16.crosswire.v1.Evidence\"9\n\x12UnalignedSentences\x12\x12\n\ntarget_doc\x18\x01 \x01(\r\x12\x0f\n\x07indices\x18\x02 \x03(\r\"\x82\x02\n\x0c\x41lignRequest\x12+\n\x06source\x18\x01 \x01(\x0b\x32\x1b.crosswire.v1.InputDocument\x12,\n\x07targets\x18\x02 \x03(\x0b\x32\x1b.crosswire.v1.InputDocument\x12\x17\n\x0fsource_language\x18\x03 \x01(\t\x12\x17\n\x0ftarget_language\x18\x04 \x01(\t\x12%\n\x04mode\x18\x05 \x01(\x0e\x32\x17.crosswire.v1.AlignMode\x12\x14\n\x0cpresegmented\x18\x06 \x01(\x08\x12(\n\x05roles\x18\x07 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\"\xbd\x02\n\rAlignResponse\x12/\n\x06source\x18\x01 \x01(\x0b\x32\x1f.crosswire.v1.SegmentedDocument\x12\x30\n\x07targets\x18\x02 \x03(\x0b\x32\x1f.crosswire.v1.SegmentedDocument\x12!\n\x05links\x18\x03 \x03(\x0b\x32\x12.crosswire.v1.Link\x12\x18\n\x10unaligned_source\x18\x04 \x03(\r\x12;\n\x11unaligned_targets\x18\x05 \x03(\x0b\x32 .crosswire.v1.UnalignedSentences\x12%\n\x04mode\x18\x06 \x01(\x0e\x32\x17.crosswire.v1.AlignMode\x12(\n\x05roles\x18\x07 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\"\xde\x01\n\x0e\x43ompareRequest\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.crosswire.v1.InputDocument\x12-\n\x08\x61rticles\x18\x02 \x03(\x0b\x32\x1b.crosswire.v1.InputDocument\x12\x17\n\x0fsource_language\x18\x03 \x01(\t\x12\x17\n\x0ftarget_language\x18\x04 \x01(\t\x12\x14\n\x0cpresegmented\x18\x05 \x01(\x08\x12(\n\x05roles\x18\x06 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\"\xc7\x01\n\x0eRankedDocument\x12\x12\n\ntarget_doc\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x15\n\rlinked_source\x18\x04 \x01(\r\x12\x15\n\rlinked_target\x18\x05 \x01(\r\x12\x14\n\x0cshared_names\x18\x06 \x03(\t\x12(\n\x08\x63overage\x18\x07 \x01(\x0e\x32\x16.crosswire.v1.Coverage\x12\x16\n\x0erelated_source\x18\x08 \x01(\r\"d\n\nCompareRow\x12\x0e\n\x06source\x18\x01 \x01(\r\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x13\n\x0btranslation\x18\x03 \x01(\t\x12#\n\x07matches\x18\x04 \x03(\x0b\x32\x12.crosswire.v1.Link\"0\n\x0bSentenceRef\x12\x12\n\ntarget_doc\x18\x01 \x01(\r\x12\r\n\x05index\x18\x02 \x01(\r\"\xfb\x01\n\x0f\x43ompareResponse\x12.\n\talignment\x18\x01 \x01(\x0b\x32\x1b.crosswire.v1.AlignResponse\x12/\n\tdocuments\x18\x02 \x03(\x0b\x32\x1c.crosswire.v1.RankedDocument\x12&\n\x04rows\x18\x03 \x03(\x0b\x32\x18.crosswire.v1.CompareRow\x12\x16\n\x0eonly_in_report\x18\x04 \x03(\r\x12\x33\n\x10only_in_coverage\x18\x05 \x03(\x0b\x32\x19.crosswire.v1.SentenceRef\x12\x12\n\ntranslated\x18\x06 \x01(\x08*[\n\tAlignMode\x12\x1a\n\x16\x41LIGN_MODE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41LIGN_MODE_PARALLEL\x10\x01\x12\x19\n\x15\x41LIGN_MODE_COMPARABLE\x10\x02*T\n\tLinkGrade\x12\x1a\n\x16LINK_GRADE_UNSPECIFIED\x10\x00\x12\x13\n\x0fLINK_GRADE_SAME\x10\x01\x12\x16\n\x12LINK_GRADE_RELATED\x10\x02*\x8b\x01\n\x10\x44isagreementKind\x12!\n\x1d\x44ISAGREEMENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44ISAGREEMENT_KIND_NUMBER\x10\x01\x12\x1a\n\x16\x44ISAGREEMENT_KIND_NAME\x10\x02\x12\x1a\n\x16\x44ISAGREEMENT_KIND_DATE\x10\x03*n\n\x08\x43overage\x12\x18\n\x14\x43OVERAGE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43OVERAGE_SAME_EVENT\x10\x01\x12\x17\n\x13\x43OVERAGE_SAME_TOPIC\x10\x02\x12\x16\n\x12\x43OVERAGE_UNRELATED\x10\x03\x32\x9c\x01\n\x10\x41lignmentService\x12@\n\x05\x41lign\x12\x1a.crosswire.v1.AlignRequest\x1a\x1b.crosswire.v1.AlignResponse\x12\x46\n\x07\x43ompare\x12\x1c.crosswire.v1.CompareRequest\x1a\x1d.crosswire.v1.CompareResponseB\x83\x01\n\x10\x63om.crosswire.v1B\x0e\x41lignmentProtoP\x01Z)crosswire/gen/go/crosswire/v1;crosswirev1\xa2\x02\x03\x43XX\xaa\x02\x0c\x43rosswire.V1\xca\x02\x0c\x43rosswire\\V1\xea\x02\rCrosswire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rosswire/v1/alignment.proto\x12\x0c\x63rosswire.v1\x1a\x1a\x63rosswire/v1/article.proto\x1a\x1f\x63rosswire/v1/segmentation.proto\"+\n\rInputDocument\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"y\n\x11SegmentedDocument\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12)\n\tsentences\x18\x03 \x03(\x0b\x32\x16.crosswire.v1.Sentence\x12\x19\n\x11\x64\x65tected_language\x18\x04 \x01(\t\",\n\nSharedTerm\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"\xcc\x02\n\x08\x45vidence\x12\x1c\n\x14\x65mbedding_similarity\x18\x01 \x01(\x02\x12#\n\x16translation_similarity\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\'\n\x05names\x18\x03 \x03(\x0b\x32\x18.crosswire.v1.SharedTerm\x12)\n\x07numbers\x18\x04 \x03(\x0b\x32\x18.crosswire.v1.SharedTerm\x12\'\n\x05words\x18\x05 \x03(\x0b\x32\x18.crosswire.v1.SharedTerm\x12\x31\n\rdisagreements\x18\x06 \x03(\x0b\x32\x1a.crosswire.v1.Disagreement\x12\x1d\n\x10same_probability\x18\x07 \x01(\x02H\x01\x88\x01\x01\x42\x19\n\x17_translation_similarityB\x13\n\x11_same_probability\"\\\n\x0c\x44isagreement\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.crosswire.v1.DisagreementKind\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\"\x9b\x01\n\x04Link\x12\x0e\n\x06source\x18\x01 \x03(\r\x12\x12\n\ntarget_doc\x18\x02 \x01(\r\x12\x0e\n\x06target\x18\x03 \x03(\r\x12\r\n\x05score\x18\x04 \x01(\x02\x12&\n\x05grade\x18\x05 \x01(\x0e\x32\x17.crosswire.v1.LinkGrade\x12(\n\x08\x65vidence\x18\x06 \x01(\x0b\x32\x16.crosswire.v1.Evidence\"9\n\x12UnalignedSentences\x12\x12\n\ntarget_doc\x18\x01 \x01(\r\x12\x0f\n\x07indices\x18\x02 \x03(\r\"\x82\x02\n\x0c\x41lignRequest\x12+\n\x06source\x18\x01 \x01(\x0b\x32\x1b.crosswire.v1.InputDocument\x12,\n\x07targets\x18\x02 \x03(\x0b\x32\x1b.crosswire.v1.InputDocument\x12\x17\n\x0fsource_language\x18\x03 \x01(\t\x12\x17\n\x0ftarget_language\x18\x04 \x01(\t\x12%\n\x04mode\x18\x05 \x01(\x0e\x32\x17.crosswire.v1.AlignMode\x12\x14\n\x0cpresegmented\x18\x06 \x01(\x08\x12(\n\x05roles\x18\x07 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\"\xbd\x02\n\rAlignResponse\x12/\n\x06source\x18\x01 \x01(\x0b\x32\x1f.crosswire.v1.SegmentedDocument\x12\x30\n\x07targets\x18\x02 \x03(\x0b\x32\x1f.crosswire.v1.SegmentedDocument\x12!\n\x05links\x18\x03 \x03(\x0b\x32\x12.crosswire.v1.Link\x12\x18\n\x10unaligned_source\x18\x04 \x03(\r\x12;\n\x11unaligned_targets\x18\x05 \x03(\x0b\x32 .crosswire.v1.UnalignedSentences\x12%\n\x04mode\x18\x06 \x01(\x0e\x32\x17.crosswire.v1.AlignMode\x12(\n\x05roles\x18\x07 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\"\x8f\x02\n\x0e\x43ompareRequest\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.crosswire.v1.InputDocument\x12-\n\x08\x61rticles\x18\x02 \x03(\x0b\x32\x1b.crosswire.v1.InputDocument\x12\x17\n\x0fsource_language\x18\x03 \x01(\t\x12\x17\n\x0ftarget_language\x18\x04 \x01(\t\x12\x14\n\x0cpresegmented\x18\x05 \x01(\x08\x12(\n\x05roles\x18\x06 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\x12/\n\x07library\x18\x07 \x01(\x0b\x32\x1e.crosswire.v1.LibrarySelection\"\xc7\x01\n\x0eRankedDocument\x12\x12\n\ntarget_doc\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x15\n\rlinked_source\x18\x04 \x01(\r\x12\x15\n\rlinked_target\x18\x05 \x01(\r\x12\x14\n\x0cshared_names\x18\x06 \x03(\t\x12(\n\x08\x63overage\x18\x07 \x01(\x0e\x32\x16.crosswire.v1.Coverage\x12\x16\n\x0erelated_source\x18\x08 \x01(\r\"d\n\nCompareRow\x12\x0e\n\x06source\x18\x01 \x01(\r\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x13\n\x0btranslation\x18\x03 \x01(\t\x12#\n\x07matches\x18\x04 \x03(\x0b\x32\x12.crosswire.v1.Link\"0\n\x0bSentenceRef\x12\x12\n\ntarget_doc\x18\x01 \x01(\r\x12\r\n\x05index\x18\x02 \x01(\r\"\xac\x02\n\x0f\x43ompareResponse\x12.\n\talignment\x18\x01 \x01(\x0b\x32\x1b.crosswire.v1.AlignResponse\x12/\n\tdocuments\x18\x02 \x03(\x0b\x32\x1c.crosswire.v1.RankedDocument\x12&\n\x04rows\x18\x03 \x03(\x0b\x32\x18.crosswire.v1.CompareRow\x12\x16\n\x0eonly_in_report\x18\x04 \x03(\r\x12\x33\n\x10only_in_coverage\x18\x05 \x03(\x0b\x32\x19.crosswire.v1.SentenceRef\x12\x12\n\ntranslated\x18\x06 \x01(\x08\x12/\n\x10library_articles\x18\x07 \x03(\x0b\x32\x15.crosswire.v1.Article*[\n\tAlignMode\x12\x1a\n\x16\x41LIGN_MODE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41LIGN_MODE_PARALLEL\x10\x01\x12\x19\n\x15\x41LIGN_MODE_COMPARABLE\x10\x02*T\n\tLinkGrade\x12\x1a\n\x16LINK_GRADE_UNSPECIFIED\x10\x00\x12\x13\n\x0fLINK_GRADE_SAME\x10\x01\x12\x16\n\x12LINK_GRADE_RELATED\x10\x02*\x8b\x01\n\x10\x44isagreementKind\x12!\n\x1d\x44ISAGREEMENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44ISAGREEMENT_KIND_NUMBER\x10\x01\x12\x1a\n\x16\x44ISAGREEMENT_KIND_NAME\x10\x02\x12\x1a\n\x16\x44ISAGREEMENT_KIND_DATE\x10\x03*n\n\x08\x43overage\x12\x18\n\x14\x43OVERAGE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43OVERAGE_SAME_EVENT\x10\x01\x12\x17\n\x13\x43OVERAGE_SAME_TOPIC\x10\x02\x12\x16\n\x12\x43OVERAGE_UNRELATED\x10\x03\x32\x9c\x01\n\x10\x41lignmentService\x12@\n\x05\x41lign\x12\x1a.crosswire.v1.AlignRequest\x1a\x1b.crosswire.v1.AlignResponse\x12\x46\n\x07\x43ompare\x12\x1c.crosswire.v1.CompareRequest\x1a\x1d.crosswire.v1.CompareResponseB\x83\x01\n\x10\x63om.crosswire.v1B\x0e\x41lignmentProtoP\x01Z)crosswire/gen/go/crosswire/v1;crosswirev1\xa2\x02\x03\x43XX\xaa\x02\x0c\x43rosswire.V1\xca\x02\x0c\x43rosswire\\V1\xea\x02\rCrosswire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,42 +34,42 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crosswire.v1.alignment_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.crosswire.v1B\016AlignmentProtoP\001Z)crosswire/gen/go/crosswire/v1;crosswirev1\242\002\003CXX\252\002\014Crosswire.V1\312\002\014Crosswire\\V1\352\002\rCrosswire::V1'
-  _globals['_ALIGNMODE']._serialized_start=2353
-  _globals['_ALIGNMODE']._serialized_end=2444
-  _globals['_LINKGRADE']._serialized_start=2446
-  _globals['_LINKGRADE']._serialized_end=2530
-  _globals['_DISAGREEMENTKIND']._serialized_start=2533
-  _globals['_DISAGREEMENTKIND']._serialized_end=2672
-  _globals['_COVERAGE']._serialized_start=2674
-  _globals['_COVERAGE']._serialized_end=2784
-  _globals['_INPUTDOCUMENT']._serialized_start=79
-  _globals['_INPUTDOCUMENT']._serialized_end=122
-  _globals['_SEGMENTEDDOCUMENT']._serialized_start=124
-  _globals['_SEGMENTEDDOCUMENT']._serialized_end=245
-  _globals['_SHAREDTERM']._serialized_start=247
-  _globals['_SHAREDTERM']._serialized_end=291
-  _globals['_EVIDENCE']._serialized_start=294
-  _globals['_EVIDENCE']._serialized_end=626
-  _globals['_DISAGREEMENT']._serialized_start=628
-  _globals['_DISAGREEMENT']._serialized_end=720
-  _globals['_LINK']._serialized_start=723
-  _globals['_LINK']._serialized_end=878
-  _globals['_UNALIGNEDSENTENCES']._serialized_start=880
-  _globals['_UNALIGNEDSENTENCES']._serialized_end=937
-  _globals['_ALIGNREQUEST']._serialized_start=940
-  _globals['_ALIGNREQUEST']._serialized_end=1198
-  _globals['_ALIGNRESPONSE']._serialized_start=1201
-  _globals['_ALIGNRESPONSE']._serialized_end=1518
-  _globals['_COMPAREREQUEST']._serialized_start=1521
-  _globals['_COMPAREREQUEST']._serialized_end=1743
-  _globals['_RANKEDDOCUMENT']._serialized_start=1746
-  _globals['_RANKEDDOCUMENT']._serialized_end=1945
-  _globals['_COMPAREROW']._serialized_start=1947
-  _globals['_COMPAREROW']._serialized_end=2047
-  _globals['_SENTENCEREF']._serialized_start=2049
-  _globals['_SENTENCEREF']._serialized_end=2097
-  _globals['_COMPARERESPONSE']._serialized_start=2100
-  _globals['_COMPARERESPONSE']._serialized_end=2351
-  _globals['_ALIGNMENTSERVICE']._serialized_start=2787
-  _globals['_ALIGNMENTSERVICE']._serialized_end=2943
+  _globals['_ALIGNMODE']._serialized_start=2479
+  _globals['_ALIGNMODE']._serialized_end=2570
+  _globals['_LINKGRADE']._serialized_start=2572
+  _globals['_LINKGRADE']._serialized_end=2656
+  _globals['_DISAGREEMENTKIND']._serialized_start=2659
+  _globals['_DISAGREEMENTKIND']._serialized_end=2798
+  _globals['_COVERAGE']._serialized_start=2800
+  _globals['_COVERAGE']._serialized_end=2910
+  _globals['_INPUTDOCUMENT']._serialized_start=107
+  _globals['_INPUTDOCUMENT']._serialized_end=150
+  _globals['_SEGMENTEDDOCUMENT']._serialized_start=152
+  _globals['_SEGMENTEDDOCUMENT']._serialized_end=273
+  _globals['_SHAREDTERM']._serialized_start=275
+  _globals['_SHAREDTERM']._serialized_end=319
+  _globals['_EVIDENCE']._serialized_start=322
+  _globals['_EVIDENCE']._serialized_end=654
+  _globals['_DISAGREEMENT']._serialized_start=656
+  _globals['_DISAGREEMENT']._serialized_end=748
+  _globals['_LINK']._serialized_start=751
+  _globals['_LINK']._serialized_end=906
+  _globals['_UNALIGNEDSENTENCES']._serialized_start=908
+  _globals['_UNALIGNEDSENTENCES']._serialized_end=965
+  _globals['_ALIGNREQUEST']._serialized_start=968
+  _globals['_ALIGNREQUEST']._serialized_end=1226
+  _globals['_ALIGNRESPONSE']._serialized_start=1229
+  _globals['_ALIGNRESPONSE']._serialized_end=1546
+  _globals['_COMPAREREQUEST']._serialized_start=1549
+  _globals['_COMPAREREQUEST']._serialized_end=1820
+  _globals['_RANKEDDOCUMENT']._serialized_start=1823
+  _globals['_RANKEDDOCUMENT']._serialized_end=2022
+  _globals['_COMPAREROW']._serialized_start=2024
+  _globals['_COMPAREROW']._serialized_end=2124
+  _globals['_SENTENCEREF']._serialized_start=2126
+  _globals['_SENTENCEREF']._serialized_end=2174
+  _globals['_COMPARERESPONSE']._serialized_start=2177
+  _globals['_COMPARERESPONSE']._serialized_end=2477
+  _globals['_ALIGNMENTSERVICE']._serialized_start=2913
+  _globals['_ALIGNMENTSERVICE']._serialized_end=3069
 # @@protoc_insertion_point(module_scope)

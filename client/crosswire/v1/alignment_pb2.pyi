@@ -1,3 +1,4 @@
+from crosswire.v1 import article_pb2 as _article_pb2
 from crosswire.v1 import segmentation_pb2 as _segmentation_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -165,20 +166,22 @@ class AlignResponse(_message.Message):
     def __init__(self, source: _Optional[_Union[SegmentedDocument, _Mapping]] = ..., targets: _Optional[_Iterable[_Union[SegmentedDocument, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[Link, _Mapping]]] = ..., unaligned_source: _Optional[_Iterable[int]] = ..., unaligned_targets: _Optional[_Iterable[_Union[UnalignedSentences, _Mapping]]] = ..., mode: _Optional[_Union[AlignMode, str]] = ..., roles: _Optional[_Iterable[_Union[_segmentation_pb2.SegmentRole, str]]] = ...) -> None: ...
 
 class CompareRequest(_message.Message):
-    __slots__ = ("report", "articles", "source_language", "target_language", "presegmented", "roles")
+    __slots__ = ("report", "articles", "source_language", "target_language", "presegmented", "roles", "library")
     REPORT_FIELD_NUMBER: _ClassVar[int]
     ARTICLES_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     PRESEGMENTED_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
+    LIBRARY_FIELD_NUMBER: _ClassVar[int]
     report: InputDocument
     articles: _containers.RepeatedCompositeFieldContainer[InputDocument]
     source_language: str
     target_language: str
     presegmented: bool
     roles: _containers.RepeatedScalarFieldContainer[_segmentation_pb2.SegmentRole]
-    def __init__(self, report: _Optional[_Union[InputDocument, _Mapping]] = ..., articles: _Optional[_Iterable[_Union[InputDocument, _Mapping]]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., presegmented: _Optional[bool] = ..., roles: _Optional[_Iterable[_Union[_segmentation_pb2.SegmentRole, str]]] = ...) -> None: ...
+    library: _article_pb2.LibrarySelection
+    def __init__(self, report: _Optional[_Union[InputDocument, _Mapping]] = ..., articles: _Optional[_Iterable[_Union[InputDocument, _Mapping]]] = ..., source_language: _Optional[str] = ..., target_language: _Optional[str] = ..., presegmented: _Optional[bool] = ..., roles: _Optional[_Iterable[_Union[_segmentation_pb2.SegmentRole, str]]] = ..., library: _Optional[_Union[_article_pb2.LibrarySelection, _Mapping]] = ...) -> None: ...
 
 class RankedDocument(_message.Message):
     __slots__ = ("target_doc", "name", "score", "linked_source", "linked_target", "shared_names", "coverage", "related_source")
@@ -221,17 +224,19 @@ class SentenceRef(_message.Message):
     def __init__(self, target_doc: _Optional[int] = ..., index: _Optional[int] = ...) -> None: ...
 
 class CompareResponse(_message.Message):
-    __slots__ = ("alignment", "documents", "rows", "only_in_report", "only_in_coverage", "translated")
+    __slots__ = ("alignment", "documents", "rows", "only_in_report", "only_in_coverage", "translated", "library_articles")
     ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     ONLY_IN_REPORT_FIELD_NUMBER: _ClassVar[int]
     ONLY_IN_COVERAGE_FIELD_NUMBER: _ClassVar[int]
     TRANSLATED_FIELD_NUMBER: _ClassVar[int]
+    LIBRARY_ARTICLES_FIELD_NUMBER: _ClassVar[int]
     alignment: AlignResponse
     documents: _containers.RepeatedCompositeFieldContainer[RankedDocument]
     rows: _containers.RepeatedCompositeFieldContainer[CompareRow]
     only_in_report: _containers.RepeatedScalarFieldContainer[int]
     only_in_coverage: _containers.RepeatedCompositeFieldContainer[SentenceRef]
     translated: bool
-    def __init__(self, alignment: _Optional[_Union[AlignResponse, _Mapping]] = ..., documents: _Optional[_Iterable[_Union[RankedDocument, _Mapping]]] = ..., rows: _Optional[_Iterable[_Union[CompareRow, _Mapping]]] = ..., only_in_report: _Optional[_Iterable[int]] = ..., only_in_coverage: _Optional[_Iterable[_Union[SentenceRef, _Mapping]]] = ..., translated: _Optional[bool] = ...) -> None: ...
+    library_articles: _containers.RepeatedCompositeFieldContainer[_article_pb2.Article]
+    def __init__(self, alignment: _Optional[_Union[AlignResponse, _Mapping]] = ..., documents: _Optional[_Iterable[_Union[RankedDocument, _Mapping]]] = ..., rows: _Optional[_Iterable[_Union[CompareRow, _Mapping]]] = ..., only_in_report: _Optional[_Iterable[int]] = ..., only_in_coverage: _Optional[_Iterable[_Union[SentenceRef, _Mapping]]] = ..., translated: _Optional[bool] = ..., library_articles: _Optional[_Iterable[_Union[_article_pb2.Article, _Mapping]]] = ...) -> None: ...
