@@ -60,6 +60,10 @@ class ServerConfig:
     max_align_targets: int = _setting(200, "target documents per Align/Compare request")
     max_align_sentences: int = _setting(1000, "sentences per document in Align/Compare")
     max_align_target_sentences: int = _setting(10_000, "target sentences per Align/Compare request, all together")
+    library: str = _setting("", "the article library: a SQLite file path or a postgresql:// URL "
+                            "(\"\" = library.sqlite3 in the user's data directory)")
+    max_library_batch: int = _setting(500, "articles per AddArticles request")
+    max_library_results: int = _setting(100, "articles per Search answer and per ListArticles page")
     grace_period_s: float = _setting(10.0, "seconds in-flight requests get to finish on SIGTERM")
     log_format: str = _setting("json", "request log format", choices=("json", "text"))
     tls_cert: str = _setting("", "PEM certificate chain; with tls_key, serve TLS instead of plaintext")
