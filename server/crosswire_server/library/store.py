@@ -1,0 +1,666 @@
+"""Where the library keeps its articles: the `Store` interface, the embedded SQLite store, and `open_store`.
+
+Both backends share the rules in this module (ids, dedupe, the compact sentence-embedding format, key weights),
+so a library behaves the same on one file and on a PostgreSQL server shared by several replicas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from crosswire_server.errors import InvalidInput
+from crosswire_server.library.records import AddResult, LibraryStats, PreparedArticle, StoredArticle
+
+SCHEMA_VERSION = 1
+
+
+@runtime_checkable
+class Store(Protocol):
+    """An article library's storage; every method is thread-safe and every write is one transaction.
+
+    The same URL or the same content hash is one article: the same content again is "unchanged", new text under a
+    known URL "replaced" (its old sentences and keys go). Time filters (`since`, `until`, UTC) keep articles published
+    in [since, until] and those without a published time, which cannot be placed outside a window.
+    """
+
+    backend: str
+
+    def put(self, prepared: PreparedArticle) -> AddResult:
+        """Store one article; returns only after it is committed."""
+
+    def get(self, key: str) -> StoredArticle | None:
+        """The article with this id, else the one most recently added under this name."""
+
+    def delete(self, keys: Sequence[str]) -> int:
+        """Delete the articles with these ids or names; returns how many went."""
+
+    def list(self, limit: int = 100, offset: int = 0, outlet: str | None = None) -> list[StoredArticle]:
+        """Articles, most recently added first."""
+
+    def nearest(
+        self,
+        vector: np.ndarray,
+        k: int,
+        *,
+        language: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """The k articles whose vectors are closest (cosine) to `vector`, as (id, similarity), best first."""
+
+    def by_names(
+        self,
+        keys: Sequence[str],
+        limit: int,
+        *,
+        language: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> dict[str, list[str]]:
+        """Articles sharing name/number keys: id -> the keys it has, best first (rarer keys weigh more)."""
+
+    def sentences(self, ids: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Each article's sentences and their (n, d) float32 embeddings, for reranking."""
+
+    def stats(self) -> LibraryStats:
+        """Counts, time range and size on disk."""
+
+    def close(self) -> None:
+        """Release connections; the store cannot be used after."""
+
+
+def open_store(location: str | os.PathLike[str]) -> Store:
+    """A `postgresql://` (or `postgres://`) URL opens PostgresStore; anything else is a SQLite file path."""
+    text = os.fspath(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from crosswire_server.library.postgres import PostgresStore
+
+        return PostgresStore(text)
+    return SQLiteStore(text)
+
+
+# ---- rules both backends share -------------------------------------------------------------------------------
+
+
+def article_id(url: str, content_hash: str) -> str:
+    """A short stable id: from the URL when there is one (so a replaced version keeps its id), else the content."""
+    basis = f"url:{url}" if url else f"content:{content_hash}"
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def pack_embeddings(embeddings: np.ndarray) -> list[bytes]:
+    """Each row as int8 with its float32 scale in front (d + 4 bytes; cosine error well under 0.01)."""
+    rows = np.asarray(embeddings, dtype=np.float32)
+    scales = np.abs(rows).max(axis=1) / 127.0 if rows.size else np.zeros(len(rows), np.float32)
+    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
+    quantised = np.rint(rows / scales[:, None]).astype(np.int8)
+    return [scale.tobytes() + row.tobytes() for scale, row in zip(scales, quantised, strict=True)]
+
+
+def unpack_embeddings(blobs: Iterable[bytes], dimension: int) -> np.ndarray:
+    """The inverse of pack_embeddings: an (n, d) float32 array."""
+    buffer = b"".join(blobs)
+    width = dimension + 4
+    raw = np.frombuffer(buffer, dtype=np.uint8).reshape(-1, width)
+    scales = raw[:, :4].copy().view(np.float32)
+    return raw[:, 4:].view(np.int8).astype(np.float32) * scales
+
+
+def key_weights(frequencies: dict[str, int], total: int) -> dict[str, float]:
+    """Inverse document frequency: a name shared with few articles says more than one every article has."""
+    return {key: math.log((total + 1) / (count + 0.5)) for key, count in frequencies.items()}
+
+
+def check_prepared(prepared: PreparedArticle) -> tuple[np.ndarray, np.ndarray]:
+    """The article's vector and sentence embeddings as float32, refused when their shapes disagree."""
+    vector = np.asarray(prepared.vector, dtype=np.float32).reshape(-1)
+    embeddings = np.asarray(prepared.embeddings, dtype=np.float32)
+    n = len(prepared.sentences)
+    if embeddings.ndim != 2 or embeddings.shape[0] != n or (n and embeddings.shape[1] != vector.shape[0]):
+        raise InvalidInput(
+            f"embeddings have shape {embeddings.shape}, expected ({n}, {vector.shape[0]})", field="embeddings"
+        )
+    if len(prepared.roles) != n:
+        raise InvalidInput(f"{len(prepared.roles)} roles for {n} sentences", field="roles")
+    if not prepared.content_hash:
+        raise InvalidInput("the article has no content hash", field="content_hash")
+    return vector, embeddings
+
+
+def dimension_error(expected: int, got: int, encoder: str) -> InvalidInput:
+    """The error for a vector of another encoder's size."""
+    by = f" by {encoder}" if encoder else ""
+    return InvalidInput(
+        f"this library holds {expected}-dimensional vectors{by}; got {got} dimensions", field="vector", limit="dimension"
+    )
+
+
+def to_micros(moment: datetime | None) -> int | None:
+    """UTC microseconds since the epoch (a naive datetime is taken as UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1_000_000)
+
+
+def from_micros(micros: int | None) -> datetime | None:
+    """The inverse of to_micros, as an aware UTC datetime."""
+    if micros is None:
+        return None
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+
+
+class VectorIndex:
+    """Article vectors as one float32 matrix in memory, with filter columns, searched by a matrix-vector product.
+
+    Rows are appended in the store's vector order (an ever-growing sequence number) and dropped when their
+    sequence number disappears, so a refresh reads only what changed since the last one.
+    """
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+        self.matrix = np.zeros((0, dimension), np.float32)
+        self.size = 0
+        self.seq = np.zeros(0, np.int64)
+        self.ids: list[str] = []
+        self.language = np.zeros(0, np.int32)
+        self.outlet = np.zeros(0, np.int32)
+        self.published = np.zeros(0, np.int64)  # micros; undated articles hold NO_TIME
+        self.codes: dict[str, int] = {}
+
+    NO_TIME = np.iinfo(np.int64).min
+
+    def code(self, value: str) -> int:
+        """A small integer for a language or outlet, so filters are integer comparisons."""
+        return self.codes.setdefault(value, len(self.codes))
+
+    def keep(self, alive: np.ndarray) -> None:
+        """Drop the rows whose sequence numbers are not in `alive` (deleted or replaced articles)."""
+        mask = np.isin(self.seq[: self.size], alive, assume_unique=True)
+        if mask.all():
+            return
+        n = int(mask.sum())
+        self.matrix[:n] = self.matrix[: self.size][mask]
+        self.seq = self.seq[: self.size][mask]
+        self.language = self.language[mask]
+        self.outlet = self.outlet[mask]
+        self.published = self.published[mask]
+        self.ids = [i for i, m in zip(self.ids, mask.tolist(), strict=True) if m]
+        self.size = n
+
+    def append(self, rows: list[tuple[int, str, str, str, int | None, np.ndarray]]) -> None:
+        """Add (seq, id, language, outlet, published micros, vector) rows; the matrix grows by doubling."""
+        if not rows:
+            return
+        need = self.size + len(rows)
+        if need > len(self.matrix):
+            grown = np.zeros((max(need, 2 * len(self.matrix), 1024), self.dimension), np.float32)
+            grown[: self.size] = self.matrix[: self.size]
+            self.matrix = grown
+        self.matrix[self.size : need] = np.stack([r[5] for r in rows])
+        self.seq = np.concatenate([self.seq, np.array([r[0] for r in rows], np.int64)])
+        self.ids.extend(r[1] for r in rows)
+        self.language = np.concatenate([self.language, np.array([self.code(r[2]) for r in rows], np.int32)])
+        self.outlet = np.concatenate([self.outlet, np.array([self.code(r[3]) for r in rows], np.int32)])
+        published = [self.NO_TIME if r[4] is None else r[4] for r in rows]
+        self.published = np.concatenate([self.published, np.array(published, np.int64)])
+        self.size = need
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        language: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        outlets: Sequence[str] | None,
+    ) -> list[tuple[str, float]]:
+        """Top k by cosine among the rows the filters keep (filters are boolean masks over the columns)."""
+        if self.size == 0 or k <= 0:
+            return []
+        mask = np.ones(self.size, bool)
+        if language is not None:
+            mask &= self.language == self.codes.get(language, -1)
+        if outlets is not None:
+            mask &= np.isin(self.outlet, [self.codes.get(o, -1) for o in outlets])
+        dated = self.published != self.NO_TIME
+        if since is not None:
+            mask &= ~dated | (self.published >= to_micros(since))
+        if until is not None:
+            mask &= ~dated | (self.published <= to_micros(until))
+        rows = np.flatnonzero(mask)
+        if len(rows) == 0:
+            return []
+        query = np.asarray(vector, np.float32).reshape(-1)
+        query = query / (np.linalg.norm(query) or 1.0)
+        if len(rows) == self.size:
+            scores = self.matrix[: self.size] @ query
+        else:
+            scores = self.matrix[rows] @ query
+        k = min(k, len(rows))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[rows[i]], float(scores[i])) for i in top]
+
+
+# ---- SQLite ---------------------------------------------------------------------------------------------------
+
+_SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    outlet TEXT NOT NULL,
+    url TEXT,
+    title TEXT NOT NULL,
+    published INTEGER,
+    language TEXT NOT NULL,
+    content_hash TEXT NOT NULL UNIQUE,
+    added INTEGER NOT NULL,
+    n_sentences INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS articles_url ON articles(url) WHERE url IS NOT NULL;
+CREATE INDEX IF NOT EXISTS articles_name ON articles(name);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+CREATE INDEX IF NOT EXISTS articles_outlet ON articles(outlet);
+CREATE INDEX IF NOT EXISTS articles_added ON articles(added);
+CREATE TABLE IF NOT EXISTS sentences (
+    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    role TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY (article, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vectors (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    article INTEGER NOT NULL UNIQUE REFERENCES articles(rowid) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keys (
+    key TEXT NOT NULL,
+    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
+    PRIMARY KEY (key, article)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_article ON keys(article);
+"""
+
+_ARTICLE_COLUMNS = "id, name, outlet, url, title, published, language, text, added, n_sentences"
+
+
+class SQLiteStore:
+    """The embedded library: one SQLite file in WAL mode, opened by any number of threads and processes.
+
+    Durability: every put is one `BEGIN IMMEDIATE … COMMIT` and returns only after COMMIT. In WAL mode a commit is
+    in the WAL file before COMMIT returns, so a kill -9 of the process loses nothing acknowledged with any
+    `synchronous` setting; we choose FULL, which also fsyncs the WAL at each commit so an acknowledged article
+    survives a power cut or an OS crash. It costs one fsync per article, small next to embedding its sentences.
+    A killed writer leaves only an uncommitted WAL tail, which the next opener ignores: the file is never corrupted.
+    Writers queue on SQLite's own lock (busy_timeout); readers never wait for them and see whole articles only.
+    """
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_ms = int(busy_timeout_s * 1000)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        self._index: VectorIndex | None = None
+        self._index_generation = -1
+        self._connections_lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._create_schema()
+
+    # connections and transactions
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            if self._closed:
+                raise RuntimeError("the library store is closed")
+            db = sqlite3.connect(self.path, timeout=self._busy_ms / 1000, isolation_level=None, check_same_thread=False)
+            db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA foreign_keys = ON")
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
+        return db
+
+    class _Transaction:
+        def __init__(self, db: sqlite3.Connection, mode: str) -> None:
+            self.db, self.mode = db, mode
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.db.execute(f"BEGIN {self.mode}")
+            return self.db
+
+        def __exit__(self, kind: object, error: object, trace: object) -> None:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+    def _write(self) -> SQLiteStore._Transaction:
+        """A write transaction that takes the write lock at once (no deadlocking read-to-write upgrade)."""
+        return self._Transaction(self._db(), "IMMEDIATE")
+
+    def _read(self) -> SQLiteStore._Transaction:
+        """A read transaction: one consistent snapshot across its statements."""
+        return self._Transaction(self._db(), "DEFERRED")
+
+    def _create_schema(self) -> None:
+        with self._write() as db:
+            for statement in _SQLITE_SCHEMA.split(";"):  # not executescript, which would COMMIT
+                if statement.strip():
+                    db.execute(statement)
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is None:
+                db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("generation", "0")],
+                )
+            elif int(version[0]) != SCHEMA_VERSION:
+                raise InvalidInput(
+                    f"{self.path} is a library of schema version {version[0]}; this Crosswire reads version "
+                    f"{SCHEMA_VERSION}",
+                    field="library",
+                )
+
+    def _meta(self, db: sqlite3.Connection) -> dict[str, str]:
+        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+
+    # writes
+
+    def put(self, prepared: PreparedArticle) -> AddResult:
+        """Store one article in one transaction (see the class docstring for when it is durable)."""
+        vector, embeddings = check_prepared(prepared)
+        article = prepared.article
+        url = article.url or None
+        with self._write() as db:
+            meta = self._meta(db)
+            self._check_dimension(db, meta, len(vector), prepared.encoder)
+            same = db.execute("SELECT id FROM articles WHERE content_hash = ?", (prepared.content_hash,)).fetchone()
+            if same is not None:
+                return AddResult(article.name, same[0], "unchanged")
+            old = db.execute("SELECT rowid, id FROM articles WHERE url = ?", (url,)).fetchone() if url else None
+            values = (
+                article.name,
+                article.outlet,
+                url,
+                article.title,
+                to_micros(article.published),
+                article.language,
+                prepared.content_hash,
+                to_micros(datetime.now(UTC)),
+                len(prepared.sentences),
+                article.text,
+            )
+            if old is not None:
+                rowid, ident = old
+                db.execute(
+                    "UPDATE articles SET name=?, outlet=?, url=?, title=?, published=?, language=?, content_hash=?, "
+                    "added=?, n_sentences=?, text=? WHERE rowid = ?",
+                    (*values, rowid),
+                )
+                for table in ("sentences", "vectors", "keys"):
+                    db.execute(f"DELETE FROM {table} WHERE article = ?", (rowid,))
+                status = "replaced"
+            else:
+                ident = article_id(article.url, prepared.content_hash)
+                cursor = db.execute(
+                    "INSERT INTO articles (id, name, outlet, url, title, published, language, content_hash, added, "
+                    "n_sentences, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ident, *values),
+                )
+                rowid = cursor.lastrowid
+                status = "added"
+            db.executemany(
+                "INSERT INTO sentences (article, position, text, role, embedding) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (rowid, i, text, role, blob)
+                    for i, (text, role, blob) in enumerate(
+                        zip(prepared.sentences, prepared.roles, pack_embeddings(embeddings), strict=True)
+                    )
+                ],
+            )
+            db.execute(
+                "INSERT INTO vectors (article, vector) VALUES (?, ?)", (rowid, vector.astype(np.float16).tobytes())
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO keys (key, article) VALUES (?, ?)",
+                [(key, rowid) for key in dict.fromkeys([*prepared.names, *prepared.numbers])],
+            )
+            self._bump(db)
+        return AddResult(article.name, ident, status)
+
+    def _check_dimension(self, db: sqlite3.Connection, meta: dict[str, str], dimension: int, encoder: str) -> None:
+        if "dimension" not in meta:
+            db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", [("dimension", str(dimension)), ("encoder", encoder)]
+            )
+            return
+        if int(meta["dimension"]) != dimension:
+            raise dimension_error(int(meta["dimension"]), dimension, meta.get("encoder", ""))
+        if encoder and meta.get("encoder") and meta["encoder"] != encoder:
+            raise InvalidInput(
+                f"this library holds vectors by {meta['encoder']}; got vectors by {encoder}", field="encoder"
+            )
+
+    def _bump(self, db: sqlite3.Connection) -> None:
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    def delete(self, keys: Sequence[str]) -> int:
+        """Delete by id or name, in one transaction."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return 0
+        marks = ",".join("?" * len(keys))
+        with self._write() as db:
+            count = db.execute(f"DELETE FROM articles WHERE id IN ({marks}) OR name IN ({marks})", keys + keys).rowcount
+            if count:
+                self._bump(db)
+        return count
+
+    # reads
+
+    def _article(self, row: tuple) -> StoredArticle:
+        ident, name, outlet, url, title, published, language, text, added, n = row
+        return StoredArticle(
+            ident, name, outlet, url or "", title, from_micros(published), language, text, from_micros(added), n
+        )
+
+    def get(self, key: str) -> StoredArticle | None:
+        """By id, else the newest article added under this name."""
+        with self._read() as db:
+            row = db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (key,)).fetchone()
+            if row is None:
+                row = db.execute(
+                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE name = ? ORDER BY added DESC, rowid DESC LIMIT 1",
+                    (key,),
+                ).fetchone()
+        return None if row is None else self._article(row)
+
+    def list(self, limit: int = 100, offset: int = 0, outlet: str | None = None) -> list[StoredArticle]:
+        """Most recently added first."""
+        where, params = ("WHERE outlet = ?", [outlet]) if outlet is not None else ("", [])
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles {where} ORDER BY added DESC, rowid DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+        return [self._article(row) for row in rows]
+
+    def _refresh(self) -> VectorIndex | None:
+        """The in-memory vector index, brought up to date when the generation counter moved."""
+        with self._read() as db:
+            meta = self._meta(db)
+            generation = int(meta["generation"])
+            if self._index is not None and generation == self._index_generation:
+                return self._index
+            if "dimension" not in meta:
+                return None
+            index = self._index if self._index is not None else VectorIndex(int(meta["dimension"]))
+            alive = np.array([r[0] for r in db.execute("SELECT seq FROM vectors")], np.int64)
+            index.keep(alive)
+            last = int(index.seq[-1]) if index.size else -1
+            rows = db.execute(
+                "SELECT v.seq, a.id, a.language, a.outlet, a.published, v.vector FROM vectors v "
+                "JOIN articles a ON a.rowid = v.article WHERE v.seq > ? ORDER BY v.seq",
+                (last,),
+            ).fetchall()
+        index.append([(*row[:5], np.frombuffer(row[5], np.float16)) for row in rows])
+        self._index, self._index_generation = index, generation
+        return index
+
+    def nearest(
+        self,
+        vector: np.ndarray,
+        k: int,
+        *,
+        language: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Cosine top k over the in-memory matrix (float16 on disk, float32 in memory)."""
+        with self._index_lock:
+            index = self._refresh()
+            if index is None:
+                return []
+            if np.asarray(vector).size != index.dimension:
+                raise dimension_error(index.dimension, np.asarray(vector).size, "")
+            return index.search(vector, k, language, since, until, outlets)
+
+    def _filters(
+        self, language: str | None, since: datetime | None, until: datetime | None, outlets: Sequence[str] | None
+    ) -> tuple[str, list]:
+        clauses, params = [], []
+        if language is not None:
+            clauses.append("a.language = ?")
+            params.append(language)
+        if since is not None:
+            clauses.append("(a.published IS NULL OR a.published >= ?)")
+            params.append(to_micros(since))
+        if until is not None:
+            clauses.append("(a.published IS NULL OR a.published <= ?)")
+            params.append(to_micros(until))
+        if outlets is not None:
+            clauses.append(f"a.outlet IN ({','.join('?' * len(outlets))})" if outlets else "0")
+            params.extend(outlets)
+        return "".join(f" AND {c}" for c in clauses), params
+
+    def by_names(
+        self,
+        keys: Sequence[str],
+        limit: int,
+        *,
+        language: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outlets: Sequence[str] | None = None,
+    ) -> dict[str, list[str]]:
+        """Ranked by the summed rarity of the shared keys, through the key index."""
+        keys = list(dict.fromkeys(keys))
+        if not keys or limit <= 0:
+            return {}
+        marks = ",".join("?" * len(keys))
+        where, params = self._filters(language, since, until, outlets)
+        with self._read() as db:
+            total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+            counts = dict(
+                db.execute(f"SELECT key, count(*) FROM keys WHERE key IN ({marks}) GROUP BY key", keys).fetchall()
+            )
+            if not counts:
+                return {}
+            weights = key_weights(counts, total)
+            values = ",".join("(?, ?)" for _ in weights)
+            rows = db.execute(
+                f"WITH w(key, weight) AS (VALUES {values}) "
+                "SELECT a.id, group_concat(k.key, char(31)) FROM keys k JOIN w ON w.key = k.key "
+                f"JOIN articles a ON a.rowid = k.article WHERE 1{where} "
+                "GROUP BY k.article ORDER BY sum(w.weight) DESC, a.id LIMIT ?",
+                [*[x for item in weights.items() for x in item], *params, limit],
+            ).fetchall()
+        return {ident: sorted(joined.split("\x1f"), key=keys.index) for ident, joined in rows}
+
+    def sentences(self, ids: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Sentences in order with their embeddings, dequantised to float32."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        out: dict[str, tuple[list[str], np.ndarray]] = {}
+        with self._read() as db:
+            dimension = int(self._meta(db).get("dimension", 0))
+            rows = db.execute(
+                f"SELECT a.id, s.text, s.embedding FROM articles a JOIN sentences s ON s.article = a.rowid "
+                f"WHERE a.id IN ({','.join('?' * len(ids))}) ORDER BY a.id, s.position",
+                ids,
+            ).fetchall()
+            empty = db.execute(
+                f"SELECT id FROM articles WHERE n_sentences = 0 AND id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        grouped: dict[str, list[tuple[str, bytes]]] = {}
+        for ident, text, blob in rows:
+            grouped.setdefault(ident, []).append((text, blob))
+        for ident in ids:
+            if ident in grouped:
+                texts, blobs = zip(*grouped[ident], strict=True)
+                out[ident] = (list(texts), unpack_embeddings(blobs, dimension))
+            elif (ident,) in empty:
+                out[ident] = ([], np.zeros((0, dimension), np.float32))
+        return out
+
+    def stats(self) -> LibraryStats:
+        """Counts from one snapshot; bytes_on_disk counts the WAL and shared-memory files too."""
+        with self._read() as db:
+            articles, oldest, newest = db.execute("SELECT count(*), min(published), max(published) FROM articles").fetchone()
+            sentences = db.execute("SELECT count(*) FROM sentences").fetchone()[0]
+            outlets = dict(db.execute("SELECT outlet, count(*) FROM articles GROUP BY outlet ORDER BY outlet").fetchall())
+            languages = dict(
+                db.execute("SELECT language, count(*) FROM articles GROUP BY language ORDER BY language").fetchall()
+            )
+        size = sum(
+            os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")) if p.exists()
+        )
+        return LibraryStats(
+            articles, sentences, outlets, languages, from_micros(oldest), from_micros(newest), size, self.backend
+        )
+
+    def integrity_check(self) -> str:
+        """SQLite's own check of the file ("ok" when sound) plus foreign keys; for tests and `stats --check`."""
+        db = self._db()
+        result = db.execute("PRAGMA integrity_check").fetchone()[0]
+        orphans = db.execute("PRAGMA foreign_key_check").fetchall()
+        return result if not orphans else f"{len(orphans)} rows refer to missing articles"
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._connections_lock:
+            self._closed = True
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
