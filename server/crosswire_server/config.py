@@ -68,6 +68,23 @@ class ServerConfig:
     log_format: str = _setting("json", "request log format", choices=("json", "text"))
     tls_cert: str = _setting("", "PEM certificate chain; with tls_key, serve TLS instead of plaintext")
     tls_key: str = _setting("", "PEM private key for tls_cert")
+    # Access control (access.py, rpc/auth.py): who may call what, and how much. Health is always open.
+    api_keys: str = _setting("", "TOML file of hashed API keys (`crosswire keys create`); callers send "
+                             "'authorization: Bearer TOKEN'; reread when it changes or on SIGHUP")
+    tls_client_ca: str = _setting("", "PEM CA certificate(s); with TLS, every client must present a certificate "
+                                  "it signed (mutual TLS); the certificate's subject names the caller")
+    insecure: bool = _setting(False, "allow serving on a non-loopback address with neither API keys nor "
+                              "client certificates (anyone who reaches the port may call)")
+    reflection: str = _setting("open", "server reflection: open to all, behind the API keys, or off",
+                               choices=("open", "keys", "off"))
+    metrics_access: str = _setting("open", "/metrics: open to all, or only for API keys allowed 'metrics'",
+                                   choices=("open", "keys"))
+    cache_per_key: bool = _setting(False, "one translation cache partition per caller, so that no client can "
+                                   "tell by timing what another translated")
+    max_concurrent_rpcs: int = _setting(512, "calls in progress at once, all callers together, before "
+                                        "RESOURCE_EXHAUSTED (0 = no cap; health checks are not counted)")
+    max_open_streams: int = _setting(128, "streaming calls open at once, all callers together, before "
+                                     "RESOURCE_EXHAUSTED (0 = no cap)")
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work together (a server must never quietly serve less than asked)."""
@@ -75,10 +92,13 @@ class ServerConfig:
             given, missing = ("--tls-cert", "--tls-key") if self.tls_cert else ("--tls-key", "--tls-cert")
             raise ValueError(f"{given} needs {missing} too (TLS takes a certificate and its private key); "
                              "give both, or neither for plaintext")
-        for name in ("tls_cert", "tls_key"):
+        for name in ("tls_cert", "tls_key", "tls_client_ca", "api_keys"):
             value = getattr(self, name)
             if value and not Path(value).is_file():
                 raise ValueError(f"--{name.replace('_', '-')}: no such file: {value}")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("--tls-client-ca needs --tls-cert and --tls-key (client certificates are checked "
+                             "during the TLS handshake)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:
@@ -99,6 +119,10 @@ class ServerConfig:
             if only is not None and f.name not in only:
                 continue
             env = ENV_PREFIX + f.name.upper()
+            if str(f.type) == "bool":  # a switch: --insecure, or CROSSWIRE_INSECURE=1
+                parser.add_argument("--" + f.name.replace("_", "-"), action="store_const", const=True, default=None,
+                                    help=f"{f.metadata['help']} (env {env}=1)")
+                continue
             parser.add_argument(
                 "--" + f.name.replace("_", "-"),
                 type=_field_type(f),
@@ -132,13 +156,22 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _field_type(f: dataclasses.Field) -> type:
-    kind = {"int": int, "float": float, "Path": Path}.get(str(f.type), str)
+def _field_type(f: dataclasses.Field) -> Any:
+    kind = {"int": int, "float": float, "Path": Path, "bool": _switch}.get(str(f.type), str)
     return kind
+
+
+def _switch(raw: str) -> bool:
+    """A boolean variable: 1/true/yes/on or 0/false/no/off."""
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError(raw)
+    return value in ("1", "true", "yes", "on")
 
 
 def _parse(f: dataclasses.Field, raw: str) -> Any:
     try:
         return _field_type(f)(raw)
     except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {str(f.type)}") from None
+        expected = "switch (1/true/yes/on or 0/false/no/off)" if str(f.type) == "bool" else str(f.type)
+        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {expected}") from None
