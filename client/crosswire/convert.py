@@ -10,10 +10,16 @@ exactly one place, inside the package a client installs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from crosswire.types import (
+    AddResult,
+    AddStatus,
     Alignment,
     AlignMode,
+    Article,
     CompareRow,
     Comparison,
     Coverage,
@@ -24,17 +30,23 @@ from crosswire.types import (
     Grade,
     Hypothesis,
     LanguagePair,
+    LibrarySelection,
+    LibraryStats,
     Link,
     ModelInfo,
     RankedDocument,
     Role,
+    SearchHit,
     Sentence,
+    SentencePair,
     SentenceRef,
     SharedTerm,
     TranslatedSegment,
     Translation,
 )
 from crosswire.v1 import alignment_pb2 as al_pb
+from crosswire.v1 import article_pb2 as art_pb
+from crosswire.v1 import library_pb2 as lib_pb
 from crosswire.v1 import segmentation_pb2 as seg_pb
 from crosswire.v1 import translation_pb2 as tr_pb
 
@@ -352,9 +364,10 @@ def comparison_to_pb(comparison: Comparison, report_name: str = "") -> al_pb.Com
 
 
 def comparison_from_pb(message: al_pb.CompareResponse, report_text: str, article_texts: list[str]) -> Comparison:
-    """A CompareResponse as a Comparison; the texts are those the request sent."""
+    """A CompareResponse as a Comparison; the texts are those the request sent (the library's come with it)."""
+    library_articles = [article_from_pb(a) for a in message.library_articles]
     return Comparison(
-        alignment=alignment_from_pb(message.alignment, report_text, article_texts),
+        alignment=alignment_from_pb(message.alignment, report_text, [*article_texts, *(a.text for a in library_articles)]),
         documents=[
             RankedDocument(
                 d.target_doc, d.name, round(d.score, 4), d.linked_source, d.linked_target, list(d.shared_names),
@@ -369,6 +382,7 @@ def comparison_from_pb(message: al_pb.CompareResponse, report_text: str, article
         ],
         only_in_report=list(message.only_in_report),
         only_in_coverage=[SentenceRef(r.target_doc, r.index) for r in message.only_in_coverage],
+        library_articles=library_articles,
     )
 
 
@@ -418,11 +432,13 @@ def compare_request(
     names: Sequence[str] | None = None,
     report_name: str = "report",
     roles: Iterable[Role] | None = None,
+    library: LibrarySelection | None = None,
 ) -> al_pb.CompareRequest:
-    """Build a CompareRequest from texts."""
+    """Build a CompareRequest from texts; with `library`, the server adds the articles its library finds."""
     if isinstance(articles, str):
         raise TypeError("articles must be a sequence of texts; wrap a single text in a list")
     return al_pb.CompareRequest(
+        library=selection_to_pb(library) if library is not None else None,
         report=al_pb.InputDocument(name=report_name, text=report),
         articles=_documents_to_pb(articles, names, "article"),
         source_language=source_language,
@@ -430,3 +446,83 @@ def compare_request(
         presegmented=presegmented,
         roles=[role_to_pb(r) for r in roles or ()],
     )
+
+
+# --- the article library (crosswire/v1/library.proto) -------------------------
+
+
+def timestamp_to_pb(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """A Timestamp for an aware datetime (a naive one is taken as UTC); None stays None (the field unset)."""
+    if moment is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment if moment.tzinfo is None else moment.astimezone(timezone.utc))
+    return stamp
+
+
+def timestamp_from_pb(message: object, name: str) -> datetime | None:
+    """The Timestamp field `name` of a message as an aware UTC datetime, or None when it is unset."""
+    if not message.HasField(name):  # type: ignore[attr-defined]
+        return None
+    return getattr(message, name).ToDatetime(tzinfo=timezone.utc)
+
+
+def article_to_pb(article: Article) -> art_pb.Article:
+    return art_pb.Article(
+        id=article.id, name=article.name, outlet=article.outlet, url=article.url, title=article.title,
+        published=timestamp_to_pb(article.published), language=article.language, text=article.text,
+        added=timestamp_to_pb(article.added), sentence_count=article.sentence_count,
+    )
+
+
+def article_from_pb(message: art_pb.Article) -> Article:
+    return Article(
+        name=message.name, text=message.text, outlet=message.outlet, url=message.url, title=message.title,
+        published=timestamp_from_pb(message, "published"), language=message.language, id=message.id,
+        added=timestamp_from_pb(message, "added"), sentence_count=message.sentence_count,
+    )
+
+
+def selection_to_pb(selection: LibrarySelection) -> art_pb.LibrarySelection:
+    window = None
+    if selection.window is not None:
+        window = duration_pb2.Duration()
+        window.FromTimedelta(selection.window)
+    return art_pb.LibrarySelection(k=selection.k, published=timestamp_to_pb(selection.published), window=window,
+                                   outlets=list(selection.outlets))
+
+
+def selection_from_pb(message: art_pb.LibrarySelection) -> LibrarySelection:
+    window = message.window.ToTimedelta() if message.HasField("window") else None
+    return LibrarySelection(message.k, timestamp_from_pb(message, "published"), window, tuple(message.outlets))
+
+
+def add_result_from_pb(message: lib_pb.AddArticleResult) -> AddResult:
+    name = lib_pb.AddStatus.Name(message.status).removeprefix("ADD_STATUS_")
+    return AddResult(message.name, message.id, AddStatus.REFUSED if name == "UNSPECIFIED" else AddStatus[name],
+                     message.reason)
+
+
+def search_hit_from_pb(message: lib_pb.SearchHit) -> SearchHit:
+    return SearchHit(
+        article=article_from_pb(message.article),
+        score=round(message.score, 4),
+        shared_names=list(message.shared_names),
+        pairs=[SentencePair(p.report_sentence, p.article_sentence, round(p.similarity, 4), p.report_text,
+                            p.article_text) for p in message.pairs],
+        coverage=_coverage_from_pb(message.coverage),
+    )
+
+
+def stats_from_pb(message: lib_pb.StatsResponse) -> LibraryStats:
+    return LibraryStats(
+        articles=message.articles, sentences=message.sentences, outlets=dict(message.outlets),
+        languages=dict(message.languages), oldest=timestamp_from_pb(message, "oldest"),
+        newest=timestamp_from_pb(message, "newest"), bytes_on_disk=message.bytes_on_disk, backend=message.backend,
+    )
+
+
+def search_request(report: str, language: str = "", selection: LibrarySelection | None = None) -> lib_pb.SearchRequest:
+    """Build a SearchRequest; `language` "" = identify it, `selection` None = the server's defaults."""
+    return lib_pb.SearchRequest(report=report, language=language or "",
+                                selection=selection_to_pb(selection) if selection is not None else None)

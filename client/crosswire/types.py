@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 
 #: An ISO 639 language code, optionally with subtags ("ru", "zh-Hans"): what every language field accepts.
@@ -275,3 +276,95 @@ class Comparison:
     rows: list[CompareRow] = field(default_factory=list)
     only_in_report: list[int] = field(default_factory=list)
     only_in_coverage: list[SentenceRef] = field(default_factory=list)
+    #: The articles the comparison took from the server's library, after the caller's own (see LibrarySelection).
+    library_articles: list[Article] = field(default_factory=list)
+
+
+# --- the article library (crosswire/v1/library.proto) -------------------------
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article of the library: what a caller adds (name and text at least) and what the library keeps.
+
+    `published` is an aware UTC datetime or None (unknown); `language` "" means
+    "identify it" when adding; `id`, `added` and `sentence_count` are set by the library.
+    """
+
+    name: str
+    text: str = ""
+    outlet: str = ""
+    url: str = ""
+    title: str = ""
+    published: datetime | None = None
+    language: str = ""
+    id: str = ""
+    added: datetime | None = None
+    sentence_count: int = 0
+
+
+class AddStatus(str, Enum):
+    """What became of an article handed to the library."""
+
+    ADDED = "added"
+    UNCHANGED = "unchanged"  # the library had it already (same URL and text, or the same text)
+    REPLACED = "replaced"  # same URL, new text: this version replaced the old one
+    REFUSED = "refused"  # not added; the result's reason says why
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The outcome for one added article; `id` is "" and `reason` says why when it was refused."""
+
+    name: str
+    id: str
+    status: AddStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class LibrarySelection:
+    """Which library articles a search returns or a comparison takes: the best `k` (0 = 5), near `published`
+    (None = the report's own date, if it states one) within `window` (None = the server's default), of `outlets`
+    (empty = all)."""
+
+    k: int = 0
+    published: datetime | None = None
+    window: timedelta | None = None
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SentencePair:
+    """A report sentence and an article sentence that say much the same (indices 0-based)."""
+
+    report_sentence: int
+    article_sentence: int
+    similarity: float
+    report_text: str = ""
+    article_text: str = ""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """An article found for a report (without its text), its score, shared names and best sentence pairs."""
+
+    article: Article
+    score: float
+    shared_names: list[str] = field(default_factory=list)
+    pairs: list[SentencePair] = field(default_factory=list)
+    coverage: Coverage = Coverage.UNRELATED
+
+
+@dataclass(frozen=True)
+class LibraryStats:
+    """What a library holds: counts by outlet and language, publication times, size on disk, backend."""
+
+    articles: int
+    sentences: int
+    outlets: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    oldest: datetime | None = None
+    newest: datetime | None = None
+    bytes_on_disk: int = 0
+    backend: str = ""
