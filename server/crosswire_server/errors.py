@@ -26,6 +26,10 @@ class UnsupportedPair(InvalidInput):
     """No installed model translates the requested language pair (INVALID_ARGUMENT)."""
 
 
+class NotFound(CrosswireError):
+    """What the request names does not exist, e.g. an article the library does not hold (NOT_FOUND)."""
+
+
 class Overloaded(CrosswireError):
     """A bounded queue is full; the caller should retry later (RESOURCE_EXHAUSTED)."""
 

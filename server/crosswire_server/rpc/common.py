@@ -18,7 +18,7 @@ from crosswire.types import Role
 from crosswire.v1.segmentation_pb2 import SegmentRole
 
 from crosswire_server.config import ServerConfig
-from crosswire_server.errors import CrosswireError, InvalidInput, NotReady, Overloaded, Stopped
+from crosswire_server.errors import CrosswireError, InvalidInput, NotFound, NotReady, Overloaded, Stopped
 from crosswire_server.logs import clip
 from crosswire_server.rpc.details import DETAILS_TRAILER, rich_status
 from crosswire_server.translation import TranslationEngine
@@ -30,6 +30,7 @@ log = logging.getLogger("crosswire.requests")
 
 _STATUS = [
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
     (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (NotReady, grpc.StatusCode.UNAVAILABLE),
     (Stopped, grpc.StatusCode.CANCELLED),
