@@ -1,13 +1,13 @@
 """Python clients for a Crosswire server: `Client` (blocking) and `AsyncClient` (asyncio).
 
 Both return the typed results of `crosswire.types`, put a deadline on every
-call, retry with backoff on UNAVAILABLE only (through gRPC's own retry policy)
-and raise `CrosswireError` carrying the status code on failure.
+call, balance over every replica a target names and retry with backoff on
+UNAVAILABLE only (gRPC's own round_robin and retry policy) and raise
+`CrosswireError` carrying the status code on failure.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, TypedDict, Unpack
 
@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from crosswire.balancing import list_items, list_target, service_config, tls_name
 from crosswire.convert import (
     align_request,
     alignment_from_pb,
@@ -110,12 +111,15 @@ _TARGET_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:"
 def target(address: str) -> str:
     """HOST[:PORT] as a gRPC target with port 50051 when none is given (gRPC alone would use 443).
 
-    Accepts host names, IPv4, IPv6 (bare or in brackets) and gRPC's own URI
-    targets (dns:, unix:, ...); raises ValueError naming what is wrong.
+    Accepts host names, IPv4, IPv6 (bare or in brackets), a comma-separated list
+    of those (one target over all of them, see balancing.list_target) and gRPC's
+    own URI targets (dns:, unix:, ...); raises ValueError naming what is wrong.
     """
     address = address.strip()
     if "://" in address or address.startswith(_TARGET_SCHEMES):
         return address
+    if "," in address:
+        return list_target([target(item) for item in list_items(address)])
     if address.startswith("["):
         host, bracket, rest = address.partition("]")
         host, port = host + bracket, rest.removeprefix(":")
@@ -133,24 +137,13 @@ def target(address: str) -> str:
     return f"{host}:{port}"
 
 
-def _service_config(attempts: int) -> str:
-    """gRPC retry policy: UNAVAILABLE only, exponential backoff."""
-    retry = {
-        "maxAttempts": max(2, min(attempts, 5)),
-        "initialBackoff": "0.2s",
-        "maxBackoff": "3s",
-        "backoffMultiplier": 2,
-        "retryableStatusCodes": ["UNAVAILABLE"],
-    }
-    services = ["crosswire.v1.TranslationService", "crosswire.v1.SegmentationService",
-                "crosswire.v1.AlignmentService", "grpc.health.v1.Health"]
-    return json.dumps({"methodConfig": [{"name": [{"service": s} for s in services], "retryPolicy": retry}]})
-
-
-def _channel_args(attempts: int) -> list[tuple[str, Any]]:
+def _channel_args(attempts: int, balancing: str = "round_robin") -> list[tuple[str, Any]]:
+    """Channel options: the service config (balancing, retries: crosswire.balancing) and message limits."""
     return [
         ("grpc.enable_retries", 1 if attempts > 1 else 0),
-        ("grpc.service_config", _service_config(attempts)),
+        ("grpc.service_config", service_config(attempts, balancing)),
+        # gRPC resends a request only while it still holds its bytes (256 KiB by default): keep any size retryable.
+        ("grpc.per_rpc_retry_buffer_size", MAX_MESSAGE_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ]
@@ -296,7 +289,10 @@ class _Connection:
     ) -> None:
         self.timeout = timeout
         self.address = target(address)
-        self._channel = self._open(self.address, _credentials(tls, root_certificates), _channel_args(retries + 1))
+        credentials, options = _credentials(tls, root_certificates), _channel_args(retries + 1)
+        if credentials is not None and tls_name(address):  # one certificate name for every replica of a list
+            options.append(("grpc.ssl_target_name_override", tls_name(address)))
+        self._channel = self._open(self.address, credentials, options)
         self._translation = tr_grpc.TranslationServiceStub(self._channel)
         self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
         self._alignment = al_grpc.AlignmentServiceStub(self._channel)
@@ -310,9 +306,11 @@ class _Connection:
 class Client(_Connection):
     """Blocking client. Use as a context manager, or call close().
 
-    `address` is HOST[:PORT] (port 50051 when left out) or a gRPC target URI.
-    Settings: `timeout` (deadline per call, seconds), `tls` / `root_certificates`
-    (encrypted channel), `retries` (extra attempts on UNAVAILABLE, at most 4).
+    `address` is HOST[:PORT] (port 50051 when left out), a comma-separated list of
+    them or a gRPC target URI such as dns:///NAME:PORT; calls are spread over every
+    address with gRPC's round_robin (see crosswire.balancing). Settings: `timeout`
+    (deadline per call, seconds), `tls` / `root_certificates` (encrypted channel),
+    `retries` (extra attempts on UNAVAILABLE, at most 4).
     """
 
     @staticmethod

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TypeVar
 
+from crosswire.balancing import tls_name
 from crosswire.client import target
 from crosswire.types import ALIGNMENT_LANGUAGES, LANGUAGE_CODE
 
@@ -62,11 +63,15 @@ def detect_or(language: Callable[[str], str]) -> Callable[[str], str]:
 
 
 def server_address(value: str) -> str:
-    """HOST[:PORT] as a gRPC target, port 50051 by default."""
+    """HOST[:PORT] as a gRPC target, port 50051 by default; a comma-separated list is checked and kept as written.
+
+    The client resolves a list itself, and checks TLS certificates against its first host as written.
+    """
     try:
-        return target(value)
+        resolved = target(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return value.strip() if tls_name(value) else resolved
 
 
 def add_language_arguments(parser: argparse.ArgumentParser, known_only: bool = False) -> None:

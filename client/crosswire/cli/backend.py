@@ -64,7 +64,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser, engine: bool = True) 
     group = parser.add_argument_group(
         "where to run", f"On the server given with --server; otherwise in this process{engine_note}.")
     group.add_argument("--server", metavar="HOST[:PORT]", type=server_address,
-                       help="use this Crosswire server (port 50051 if left out) instead of running in-process")
+                       help="use this Crosswire server (port 50051 if left out) instead of running in-process; "
+                            "HOST:PORT,HOST:PORT,... or dns:///NAME:PORT spreads calls over several replicas")
     group.add_argument("--timeout", type=positive_float, default=300.0, metavar="SECONDS",
                        help="deadline per call to the server (default: 300)")
     group.add_argument("--tls", action="store_true", help="connect to the server over TLS")
