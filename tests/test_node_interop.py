@@ -67,7 +67,7 @@ def test_reflection_lists_every_service_and_names_the_standard_health_file(resul
     answer = results[version]
     assert answer["code"] == "OK", answer
     assert {"crosswire.v1.TranslationService", "crosswire.v1.SegmentationService", "crosswire.v1.AlignmentService",
-            "grpc.health.v1.Health"} <= set(answer["services"])
+            "crosswire.v1.LibraryService", "grpc.health.v1.Health"} <= set(answer["services"])
     assert answer["healthFile"] == "grpc/health/v1/health.proto"
 
 

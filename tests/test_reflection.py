@@ -11,7 +11,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from support.server import ServerThread
 
 SERVICES = {"crosswire.v1.TranslationService", "crosswire.v1.SegmentationService", "crosswire.v1.AlignmentService",
-            "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+            "crosswire.v1.LibraryService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection"}
 
 
@@ -68,6 +68,10 @@ def test_v1_describes_the_whole_contract(address: str) -> None:
                     pool.Add(file)
     translate = pool.FindServiceByName("crosswire.v1.TranslationService").methods_by_name["Translate"]
     assert translate.input_type.full_name == "crosswire.v1.TranslateRequest"
+    search = pool.FindServiceByName("crosswire.v1.LibraryService").methods_by_name["Search"]
+    assert search.output_type.fields_by_name["hits"].message_type.full_name == "crosswire.v1.SearchHit"
+    assert pool.FindMessageTypeByName("crosswire.v1.CompareRequest").fields_by_name["library"].message_type.full_name \
+        == "crosswire.v1.LibrarySelection"
     assert pool.FindServiceByName("grpc.reflection.v1.ServerReflection").methods_by_name["ServerReflectionInfo"]
 
 

@@ -15,6 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from crosswire.v1 import (
     alignment_pb2,
     alignment_pb2_grpc,
+    library_pb2,
+    library_pb2_grpc,
     segmentation_pb2,
     segmentation_pb2_grpc,
     translation_pb2,
@@ -27,6 +29,7 @@ from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
 from crosswire_server.rpc.common import Runtime
+from crosswire_server.rpc.library import LibraryServicer
 from crosswire_server.rpc.reflection import enable_reflection
 from crosswire_server.rpc.segmentation import SegmentationServicer
 from crosswire_server.rpc.translation import TranslationServicer
@@ -37,6 +40,7 @@ log = logging.getLogger("crosswire.server")
 TRANSLATION_SERVICE = translation_pb2.DESCRIPTOR.services_by_name["TranslationService"].full_name
 SEGMENTATION_SERVICE = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
 ALIGNMENT_SERVICE = alignment_pb2.DESCRIPTOR.services_by_name["AlignmentService"].full_name
+LIBRARY_SERVICE = library_pb2.DESCRIPTOR.services_by_name["LibraryService"].full_name
 # Messages above this are refused by the transport itself (RESOURCE_EXHAUSTED); up to
 # it, our own check answers INVALID_ARGUMENT naming max_message_bytes.
 _TRANSPORT_SLACK = 4
@@ -84,14 +88,16 @@ class CrosswireServer:
             ]
         )
         self._health = health.aio.HealthServicer()
-        self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE, ALIGNMENT_SERVICE]
+        self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE, ALIGNMENT_SERVICE, LIBRARY_SERVICE]
         translation_pb2_grpc.add_TranslationServiceServicer_to_server(TranslationServicer(self.runtime), self._server)
         segmentation_pb2_grpc.add_SegmentationServiceServicer_to_server(SegmentationServicer(self.runtime), self._server)
-        self._alignment = AlignmentServicer(self.runtime)
+        self._library = LibraryServicer(self.runtime)
+        library_pb2_grpc.add_LibraryServiceServicer_to_server(self._library, self._server)
+        self._alignment = AlignmentServicer(self.runtime, library=self._library.calls)
         alignment_pb2_grpc.add_AlignmentServiceServicer_to_server(self._alignment, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         enable_reflection(self._services, (translation_pb2.DESCRIPTOR, segmentation_pb2.DESCRIPTOR,
-                                           alignment_pb2.DESCRIPTOR), self._server)
+                                           alignment_pb2.DESCRIPTOR, library_pb2.DESCRIPTOR), self._server)
         self.port = 0
         self.metrics_port = 0
         self.load_error: str | None = None
@@ -110,7 +116,8 @@ class CrosswireServer:
         once a translation model is loaded. Both load off the event loop.
         """
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING, ("", TRANSLATION_SERVICE, ALIGNMENT_SERVICE))
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING, (SEGMENTATION_SERVICE,))
+        # The library opens on first use; a library that cannot be opened answers UNAVAILABLE saying why.
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING, (SEGMENTATION_SERVICE, LIBRARY_SERVICE))
         address = f"{self.config.host}:{self.config.port}"
         check_port_free(self.config.host, self.config.port)
         if self.config.tls_cert and self.config.tls_key:
@@ -178,6 +185,7 @@ class CrosswireServer:
         await self._server.stop(self.config.grace_period_s if grace is None else grace)
         if self.runtime.ready:
             await self.runtime.engine.close()
+        await asyncio.to_thread(self._library.calls.close)
         if self.runtime.metrics is not None:
             self.runtime.metrics.close()
         log.info("stopped")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -23,6 +24,9 @@ from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, 
 from crosswire_server.errors import InvalidInput, NotReady
 from crosswire_server.rpc.common import Runtime, handling, roles_from_request
 from crosswire_server.rpc.details import field_of
+
+if TYPE_CHECKING:
+    from crosswire_server.rpc.library import LibraryCalls
 
 # Compare's documents are report and articles on the wire; the core calls them source and targets.
 _COMPARE_FIELDS = {"source": "report", "targets": "articles"}
@@ -46,9 +50,10 @@ def _mode(value: int) -> AlignMode:
 class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
     """Serves Align and Compare over the shared runtime."""
 
-    def __init__(self, runtime: Runtime, aligner: Aligner | None = None) -> None:
+    def __init__(self, runtime: Runtime, aligner: Aligner | None = None, library: LibraryCalls | None = None) -> None:
         self._runtime = runtime
         self._aligner = aligner
+        self._library = library  # where Compare takes the articles of request.library from
         self._loading: asyncio.Future[Aligner] | None = None
 
     def _load(self) -> Aligner:
@@ -108,12 +113,19 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
     async def Compare(self, request: pb.CompareRequest, context: grpc.aio.ServicerContext) -> pb.CompareResponse:
         async with handling(context, "Compare", self._runtime) as record:
             self._runtime.check_size(request)
-            job, translate = self._job(request.report, request.articles, request)
-            record.add(targets=len(job.targets), translated=translate is not None)
+            found = []
+            if request.HasField("library"):
+                if self._library is None:
+                    raise NotReady("this server has no article library")
+                found = await asyncio.to_thread(self._library.select, request)
+            articles = [*request.articles, *(pb.InputDocument(name=a.name, text=a.text) for a in found)]
+            job, translate = self._job(request.report, articles, request)
+            record.add(targets=len(job.targets), from_library=len(found), translated=translate is not None)
             try:
                 result = await compare_texts(await self.aligner(), job, translate)
             except InvalidInput as exc:
                 raise _compare_field(exc)
             record.add(links=len(result.alignment.links))
-            return self._runtime.check_response(comparison_to_pb(result, request.report.name),
-                                                "send fewer or shorter articles")
+            response = comparison_to_pb(result, request.report.name)
+            response.library_articles.extend(found)
+            return self._runtime.check_response(response, "send fewer or shorter articles")
