@@ -8,7 +8,7 @@ UNAVAILABLE only (gRPC's own round_robin and retry policy) and raise
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypedDict, Unpack
 
 import grpc
@@ -33,6 +33,22 @@ from crosswire.v1 import segmentation_pb2 as seg_pb
 from crosswire.v1 import segmentation_pb2_grpc as seg_grpc
 from crosswire.v1 import translation_pb2 as tr_pb
 from crosswire.v1 import translation_pb2_grpc as tr_grpc
+
+# The article library (LibraryService).
+from crosswire.convert import (
+    add_requests,
+    add_result_from_pb,
+    article_from_pb,
+    search_hit_from_pb,
+    search_request,
+    stats_from_pb,
+)
+from crosswire.types import AddResult, Article, LibrarySelection, LibraryStats, SearchHit
+from crosswire.v1 import library_pb2 as lib_pb
+from crosswire.v1 import library_pb2_grpc as lib_grpc
+
+#: Articles per AddArticles request the clients send (a server takes up to its max_library_batch, 500 by default).
+ADD_BATCH_SIZE = 100
 
 DEFAULT_PORT = 50051
 DEFAULT_ADDRESS = f"localhost:{DEFAULT_PORT}"
@@ -191,6 +207,7 @@ class CompareSettings(TypedDict, total=False):
     names: Sequence[str] | None  # one per article; default "article K"
     report_name: str
     roles: Iterable[Role] | None
+    library: LibrarySelection | None  # also compare with the articles the server's library finds
 
 
 def translate_request(
@@ -296,6 +313,7 @@ class _Connection:
         self._translation = tr_grpc.TranslationServiceStub(self._channel)
         self._segmentation = seg_grpc.SegmentationServiceStub(self._channel)
         self._alignment = al_grpc.AlignmentServiceStub(self._channel)
+        self._library = lib_grpc.LibraryServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     @staticmethod
@@ -369,6 +387,53 @@ class Client(_Connection):
         response = self._call(self._alignment.Compare, compare_request(report, articles, **settings), timeout)
         return comparison_from_pb(response, report, list(articles))
 
+    def add_articles(self, articles: Iterable[Article], *, batch_size: int = ADD_BATCH_SIZE,
+                     progress: Callable[[int], object] | None = None, timeout: float | None = None) -> list[AddResult]:
+        """Add articles to the server's library, in batches; one result per article, in order.
+
+        A refused article (empty, binary, too large, unsupported language) gets a result
+        saying why and the others go in. `progress(n)` is called after each batch of n.
+        """
+        results: list[AddResult] = []
+        for request in add_requests(articles, batch_size):
+            response = self._call(self._library.AddArticles, request, timeout)
+            results += [add_result_from_pb(result) for result in response.results]
+            if progress is not None:
+                progress(len(request.articles))
+        return results
+
+    def get_article(self, key: str, *, timeout: float | None = None) -> Article:
+        """One library article with its text, by id or name; CrosswireError NOT_FOUND when there is none."""
+        return article_from_pb(self._call(self._library.GetArticle, lib_pb.GetArticleRequest(key=key), timeout).article)
+
+    def delete_articles(self, keys: Sequence[str], *, timeout: float | None = None) -> int:
+        """Remove library articles by id or name; returns how many went."""
+        if isinstance(keys, str):
+            raise TypeError("delete_articles() takes a sequence of ids or names; wrap a single one in a list")
+        return self._call(self._library.DeleteArticles, lib_pb.DeleteArticlesRequest(keys=list(keys)), timeout).deleted
+
+    def list_articles(self, *, outlet: str = "", page_size: int = 0,
+                      timeout: float | None = None) -> Iterator[Article]:
+        """Every library article (without text), most recently added first, fetched a page at a time."""
+        token = ""
+        while True:
+            request = lib_pb.ListArticlesRequest(page_size=page_size, page_token=token, outlet=outlet)
+            response = self._call(self._library.ListArticles, request, timeout)
+            yield from (article_from_pb(a) for a in response.articles)
+            token = response.next_page_token
+            if not token:
+                return
+
+    def search(self, report: str, language: str | None = None, *, selection: LibrarySelection | None = None,
+               timeout: float | None = None) -> list[SearchHit]:
+        """The library articles sharing the most coverage with a report, best first (language None = identify it)."""
+        response = self._call(self._library.Search, search_request(report, language or "", selection), timeout)
+        return [search_hit_from_pb(hit) for hit in response.hits]
+
+    def library_stats(self, *, timeout: float | None = None) -> LibraryStats:
+        """How many articles and sentences the server's library holds, by outlet and language, and its size."""
+        return stats_from_pb(self._call(self._library.Stats, lib_pb.StatsRequest(), timeout))
+
     def health(self, service: str = "", *, timeout: float | None = None) -> str:
         """The standard health status: "SERVING", "NOT_SERVING", …"""
         response = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
@@ -437,6 +502,47 @@ class AsyncClient(_Connection):
                       **settings: Unpack[CompareSettings]) -> Comparison:
         response = await self._call(self._alignment.Compare, compare_request(report, articles, **settings), timeout)
         return comparison_from_pb(response, report, list(articles))
+
+    async def add_articles(self, articles: Iterable[Article], *, batch_size: int = ADD_BATCH_SIZE,
+                           progress: Callable[[int], object] | None = None,
+                           timeout: float | None = None) -> list[AddResult]:
+        results: list[AddResult] = []
+        for request in add_requests(articles, batch_size):
+            response = await self._call(self._library.AddArticles, request, timeout)
+            results += [add_result_from_pb(result) for result in response.results]
+            if progress is not None:
+                progress(len(request.articles))
+        return results
+
+    async def get_article(self, key: str, *, timeout: float | None = None) -> Article:
+        response = await self._call(self._library.GetArticle, lib_pb.GetArticleRequest(key=key), timeout)
+        return article_from_pb(response.article)
+
+    async def delete_articles(self, keys: Sequence[str], *, timeout: float | None = None) -> int:
+        if isinstance(keys, str):
+            raise TypeError("delete_articles() takes a sequence of ids or names; wrap a single one in a list")
+        response = await self._call(self._library.DeleteArticles, lib_pb.DeleteArticlesRequest(keys=list(keys)), timeout)
+        return response.deleted
+
+    async def list_articles(self, *, outlet: str = "", page_size: int = 0,
+                            timeout: float | None = None) -> AsyncIterator[Article]:
+        token = ""
+        while True:
+            request = lib_pb.ListArticlesRequest(page_size=page_size, page_token=token, outlet=outlet)
+            response = await self._call(self._library.ListArticles, request, timeout)
+            for article in response.articles:
+                yield article_from_pb(article)
+            token = response.next_page_token
+            if not token:
+                return
+
+    async def search(self, report: str, language: str | None = None, *, selection: LibrarySelection | None = None,
+                     timeout: float | None = None) -> list[SearchHit]:
+        response = await self._call(self._library.Search, search_request(report, language or "", selection), timeout)
+        return [search_hit_from_pb(hit) for hit in response.hits]
+
+    async def library_stats(self, *, timeout: float | None = None) -> LibraryStats:
+        return stats_from_pb(await self._call(self._library.Stats, lib_pb.StatsRequest(), timeout))
 
     async def health(self, service: str = "", *, timeout: float | None = None) -> str:
         response = await self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)

@@ -526,3 +526,23 @@ def search_request(report: str, language: str = "", selection: LibrarySelection 
     """Build a SearchRequest; `language` "" = identify it, `selection` None = the server's defaults."""
     return lib_pb.SearchRequest(report=report, language=language or "",
                                 selection=selection_to_pb(selection) if selection is not None else None)
+
+
+#: Bytes of article messages per AddArticles request the clients send (servers take 8 MiB by default).
+ADD_BATCH_BYTES = 4 * 1024 * 1024
+
+
+def add_requests(articles: Iterable[Article], batch_size: int = 100,
+                 max_bytes: int = ADD_BATCH_BYTES) -> Iterable[lib_pb.AddArticlesRequest]:
+    """AddArticlesRequests of at most `batch_size` articles and about `max_bytes` each (a larger article goes alone)."""
+    batch: list[art_pb.Article] = []
+    size = 0
+    for article in articles:
+        message = article_to_pb(article)
+        if batch and (len(batch) >= batch_size or size + message.ByteSize() > max_bytes):
+            yield lib_pb.AddArticlesRequest(articles=batch)
+            batch, size = [], 0
+        batch.append(message)
+        size += message.ByteSize()
+    if batch:
+        yield lib_pb.AddArticlesRequest(articles=batch)
