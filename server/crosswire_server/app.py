@@ -29,6 +29,7 @@ from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
 from crosswire_server.rpc.common import Runtime
+from crosswire_server.rpc.malformed import DecodeGuard
 from crosswire_server.rpc.library import LibraryServicer
 from crosswire_server.rpc.reflection import enable_reflection
 from crosswire_server.rpc.segmentation import SegmentationServicer
@@ -40,6 +41,8 @@ log = logging.getLogger("crosswire.server")
 TRANSLATION_SERVICE = translation_pb2.DESCRIPTOR.services_by_name["TranslationService"].full_name
 SEGMENTATION_SERVICE = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
 ALIGNMENT_SERVICE = alignment_pb2.DESCRIPTOR.services_by_name["AlignmentService"].full_name
+# Answers each undecodable frame of its stream itself; any other method refuses the call (rpc/malformed.py).
+TRANSLATE_STREAM = f"/{TRANSLATION_SERVICE}/TranslateStream"
 LIBRARY_SERVICE = library_pb2.DESCRIPTOR.services_by_name["LibraryService"].full_name
 # Messages above this are refused by the transport itself (RESOURCE_EXHAUSTED); up to
 # it, our own check answers INVALID_ARGUMENT naming max_message_bytes.
@@ -80,6 +83,7 @@ class CrosswireServer:
         self._preloaded = engine
         transport_limit = max(config.max_message_bytes * _TRANSPORT_SLACK, 64 * 1024 * 1024)
         self._server = grpc.aio.server(
+            interceptors=[DecodeGuard(self.runtime, per_item=(TRANSLATE_STREAM,))],
             options=[
                 ("grpc.max_receive_message_length", transport_limit),
                 ("grpc.max_send_message_length", transport_limit),

@@ -14,7 +14,9 @@ from crosswire.v1 import translation_pb2_grpc as pb_grpc
 
 from crosswire_server.batching import DecodeOptions
 from crosswire_server.errors import CrosswireError
+from crosswire_server.logs import clip
 from crosswire_server.rpc.common import Runtime, handling, roles_from_request, status_for
+from crosswire_server.rpc.malformed import Undecodable
 from crosswire_server.translation import TranslationEngine
 
 
@@ -43,6 +45,12 @@ def _repeated_id(item_id: str, sequence: int, first: int) -> pb.TranslateStreamR
     message = f"id {item_id!r} was already used by message {first} of this stream; ids must be unique"
     error = pb.StreamError(code=grpc.StatusCode.ALREADY_EXISTS.value[0], message=message)
     return pb.TranslateStreamResponse(id=item_id, sequence=sequence, error=error)
+
+
+def _undecodable(item: Undecodable, sequence: int) -> pb.TranslateStreamResponse:
+    """The answer to a stream message whose bytes did not parse: INVALID_ARGUMENT, no id (it could not be read)."""
+    error = pb.StreamError(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message=clip(item.describe()))
+    return pb.TranslateStreamResponse(sequence=sequence, error=error)
 
 
 class TranslationServicer(pb_grpc.TranslationServiceServicer):
@@ -119,6 +127,11 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
             position = 0
             async for item in requests:
                 await slots.acquire()
+                if isinstance(item, Undecodable):  # this frame only: the stream goes on
+                    slots.release()
+                    await responses.put(_undecodable(item, position))
+                    position += 1
+                    continue
                 counts["texts"] += 1
                 counts["characters"] += len(item.text)
                 item_id = item.id or str(position)
