@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support.postgres import postgres_server  # noqa: F401  (a real PostgreSQL + pgvector on loopback)
 
 if TYPE_CHECKING:
     from crosswire_models.store import InstalledModel

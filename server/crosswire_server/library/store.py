@@ -147,6 +147,27 @@ def dimension_error(expected: int, got: int, encoder: str) -> InvalidInput:
     )
 
 
+def group_sentences(
+    ids: Sequence[str], rows: Iterable[tuple[str, str | None, bytes | None]], dimension: int
+) -> dict[str, tuple[list[str], np.ndarray]]:
+    """(id, sentence, embedding) rows in order, an article without sentences as one (id, None, None), by article."""
+    grouped: dict[str, tuple[list[str], list[bytes]]] = {}
+    for ident, text, blob in rows:
+        texts, blobs = grouped.setdefault(ident, ([], []))
+        if text is not None:
+            texts.append(text)
+            blobs.append(bytes(blob))
+    return {i: (grouped[i][0], unpack_embeddings(grouped[i][1], dimension)) for i in ids if i in grouped}
+
+
+def consistency_sql(pk: str) -> str:
+    """Counts the articles that lack some of their sentences or their vector (0 in a sound library)."""
+    return (
+        f"SELECT count(*) FROM articles a WHERE a.n_sentences <> (SELECT count(*) FROM sentences s "
+        f"WHERE s.article = a.{pk}) OR NOT EXISTS (SELECT 1 FROM vectors v WHERE v.article = a.{pk})"
+    )
+
+
 def to_micros(moment: datetime | None) -> int | None:
     """UTC microseconds since the epoch (a naive datetime is taken as UTC)."""
     if moment is None:
@@ -605,27 +626,14 @@ class SQLiteStore:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
-        out: dict[str, tuple[list[str], np.ndarray]] = {}
         with self._read() as db:
             dimension = int(self._meta(db).get("dimension", 0))
             rows = db.execute(
-                f"SELECT a.id, s.text, s.embedding FROM articles a JOIN sentences s ON s.article = a.rowid "
+                f"SELECT a.id, s.text, s.embedding FROM articles a LEFT JOIN sentences s ON s.article = a.rowid "
                 f"WHERE a.id IN ({','.join('?' * len(ids))}) ORDER BY a.id, s.position",
                 ids,
             ).fetchall()
-            empty = db.execute(
-                f"SELECT id FROM articles WHERE n_sentences = 0 AND id IN ({','.join('?' * len(ids))})", ids
-            ).fetchall()
-        grouped: dict[str, list[tuple[str, bytes]]] = {}
-        for ident, text, blob in rows:
-            grouped.setdefault(ident, []).append((text, blob))
-        for ident in ids:
-            if ident in grouped:
-                texts, blobs = zip(*grouped[ident], strict=True)
-                out[ident] = (list(texts), unpack_embeddings(blobs, dimension))
-            elif (ident,) in empty:
-                out[ident] = ([], np.zeros((0, dimension), np.float32))
-        return out
+        return group_sentences(ids, rows, dimension)
 
     def stats(self) -> LibraryStats:
         """Counts from one snapshot; bytes_on_disk counts the WAL and shared-memory files too."""
@@ -644,11 +652,16 @@ class SQLiteStore:
         )
 
     def integrity_check(self) -> str:
-        """SQLite's own check of the file ("ok" when sound) plus foreign keys; for tests and `stats --check`."""
-        db = self._db()
-        result = db.execute("PRAGMA integrity_check").fetchone()[0]
-        orphans = db.execute("PRAGMA foreign_key_check").fetchall()
-        return result if not orphans else f"{len(orphans)} rows refer to missing articles"
+        """"ok" when SQLite finds the file sound, no row lost its article and every article is whole."""
+        with self._read() as db:
+            result = db.execute("PRAGMA integrity_check").fetchone()[0]
+            orphans = db.execute("PRAGMA foreign_key_check").fetchall()
+            broken = db.execute(consistency_sql("rowid")).fetchone()[0]
+        if result != "ok":
+            return result
+        if orphans:
+            return f"{len(orphans)} rows refer to missing articles"
+        return "ok" if broken == 0 else f"{broken} articles lack sentences or their vector"
 
     def close(self) -> None:
         """Close every thread's connection."""
