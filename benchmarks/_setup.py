@@ -106,3 +106,22 @@ class ServerProcess:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+def tiny_models_dir(folder: Path) -> Path:
+    """A models folder under `folder` holding the tiny ru->en model the tests build (random weights, real tokenisers)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from crosswire_models.importing import import_model
+    from support.tiny_marian import build_tiny_marian, zip_release
+
+    release = build_tiny_marian(folder / "tiny-release")
+    import_model(zip_release(release, folder / "tiny.zip"), folder / "models", "tiny-ru-en")
+    return folder / "models"
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of a running process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
