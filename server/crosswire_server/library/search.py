@@ -1,0 +1,325 @@
+"""Find a report's coverage in the library: candidates by article vector and shared names, ranked by the
+sentences they share with the report, placed in time, and graded same event / same topic by the aligner.
+
+1. The report is checked, segmented and embedded as an article is at ingest (ingest.py).
+2. Candidates: the articles nearest to the report's vector (within the time window when the report's date
+   is known, and overall unless articles outside it are excluded), plus those sharing the report's most
+   specific names and numbers (the store ranks them by rarity).
+3. Rank: how much of the report finds a close sentence in the article and how much of the article finds one
+   in the report (soft counts between LOW_COSINE and HIGH_COSINE), plus the share of the report's names the
+   article has. A topic alone gives vectors that are close; it does not give sentence partners.
+4. Time: an article published further from the report than the window loses score in proportion
+   (window / (window + days beyond it)), or is left out when `exclude_outside` is set.
+5. The best k go through the comparable aligner (alignment.Aligner.compare, with the stored sentence
+   vectors, so nothing is embedded again) for their coverage (documents.py), shared names and sentence
+   pairs. "Same event" also needs the two dates, when both are known, to lie within the window.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from crosswire.types import DEFAULT_ROLES, Coverage, Document, Grade, Role, Sentence
+from crosswire_server.alignment.aligner import Aligner
+from crosswire_server.alignment.dictionary import Dictionary
+from crosswire_server.alignment.evidence import sentence_terms
+from crosswire_server.alignment.facts import statement
+from crosswire_server.alignment.inputs import eligible
+from crosswire_server.errors import InvalidInput
+from crosswire_server.library.ingest import (
+    Encoder,
+    IngestLimits,
+    check_text,
+    kept_sentences,
+    number_keys,
+    parse_published,
+    resolve_language,
+    unit_mean,
+)
+from crosswire_server.library.records import SearchHit, StoredArticle
+from crosswire_server.library.store import Store
+from crosswire_server.segmentation import segment
+
+#: A sentence pair from this cosine on counts towards shared coverage, fully from HIGH_COSINE on
+#: (translations score 0.7-0.9; sentences that merely share a topic 0.3-0.5).
+LOW_COSINE = 0.3
+HIGH_COSINE = 0.7
+#: Weight of the report's side of the coverage (the rest is the article's side) and of shared names.
+REPORT_WEIGHT = 0.5
+NAMES_WEIGHT = 0.15
+#: Articles taken by vector (per query: within the window, and overall) and by shared names.
+VECTOR_CANDIDATES = 100
+NAME_CANDIDATES = 50
+#: Days around the report's date within which coverage counts as current.
+WINDOW_DAYS = 7.0
+#: Most hits a search returns, and how many go through the aligner at once.
+MAX_K = 100
+_ALIGN_BATCH = 10
+#: Pairs reported per hit when the aligner links none: the mutual best pairs from this cosine on.
+FALLBACK_PAIR_COSINE = 0.5
+_FALLBACK_PAIRS = 5
+
+Translator = Callable[[list[str]], list[str]]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a search weighs time and how wide it looks (defaults: the module constants)."""
+
+    window_days: float = WINDOW_DAYS
+    exclude_outside: bool = False
+    vector_candidates: int = VECTOR_CANDIDATES
+    name_candidates: int = NAME_CANDIDATES
+
+
+@dataclass
+class _Candidate:
+    id: str
+    sentences: list[str]
+    embeddings: np.ndarray
+    score: float = 0.0
+    shared_keys: int = 0
+
+
+class _StoredVectors:
+    """An embedder for the aligner that serves the vectors already computed (the report's and the stored ones)."""
+
+    def __init__(self, known: dict[str, np.ndarray], fallback: Encoder) -> None:
+        self.known = known
+        self.fallback = fallback
+
+    def encode(self, texts: Sequence[str], stop: threading.Event | None = None) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.known))
+        if missing:
+            self.known.update(zip(missing, self.fallback.encode(missing)))
+        return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 512), np.float32)
+
+
+_ISO_DATE = re.compile(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b")
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.((?:19|20)\d{2})\b")
+_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+
+
+def report_date(document: Document) -> datetime | None:
+    """The date a report gives itself in its timestamp or dateline («6 декабря 2016, 18:39»), when it names a year."""
+    for sentence in document.sentences:
+        if sentence.role not in (Role.TIMESTAMP, Role.DATELINE):
+            continue
+        text = sentence.text
+        found = [(int(y), int(m), int(d)) for y, m, d in _ISO_DATE.findall(text)]
+        found += [(int(y), int(m), int(d)) for d, m, y in _NUMERIC_DATE.findall(text)]
+        year = _YEAR.search(text)
+        if year:
+            found += [(int(year.group(1)), month, day) for month, day in statement(text, document.language).days]
+        for y, m, d in found:
+            try:
+                return datetime(y, m, d, tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
+
+
+def _soft(best: np.ndarray) -> float:
+    """Soft share of sentences with a partner: 0 below LOW_COSINE, 1 from HIGH_COSINE, linear between."""
+    return float(np.clip((best - LOW_COSINE) / (HIGH_COSINE - LOW_COSINE), 0.0, 1.0).mean()) if best.size else 0.0
+
+
+def coverage_score(report: np.ndarray, article: np.ndarray) -> float:
+    """How much of each side finds a close sentence on the other, weighted REPORT_WEIGHT to the report's side."""
+    if not len(report) or not len(article):
+        return 0.0
+    cosine = report @ article.T
+    return REPORT_WEIGHT * _soft(cosine.max(axis=1)) + (1 - REPORT_WEIGHT) * _soft(cosine.max(axis=0))
+
+
+def time_factor(report: datetime | None, article: datetime | None, window_days: float) -> float:
+    """1 within the window (or when either date is unknown), window / (window + days beyond it) outside."""
+    if report is None or article is None:
+        return 1.0
+    window = max(window_days, 0.5)
+    beyond = abs((article - report).total_seconds()) / 86400 - window_days
+    return 1.0 if beyond <= 0 else window / (window + beyond)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report made ready to search with: its segmentation, kept sentences, their vectors and name keys."""
+
+    document: Document
+    indices: list[int]
+    sentences: list[str]
+    embeddings: np.ndarray
+    terms: list[tuple[str, ...]]
+    numbers: list[str]
+    published: datetime | None
+
+    @classmethod
+    def prepare(cls, text: str, language: str, encoder: Encoder, published: datetime | str | None = None,
+                limits: IngestLimits = IngestLimits()) -> Report:
+        """Check, segment and embed a report (the same checks as an article, field names for a search)."""
+        text = check_text(text, limits, "report")
+        language = resolve_language(text, language, limits)
+        document = segment(text, language)
+        sentences, _ = kept_sentences(document, limits, "report")
+        indices = eligible(document, DEFAULT_ROLES)
+        embeddings = np.ascontiguousarray(encoder.encode(sentences), dtype=np.float32)
+        all_terms = [sentence_terms(s, language) for s in sentences]
+        terms = list(dict.fromkeys(t.keys for st in all_terms for t in st.names if t.is_name_like))
+        when = parse_published(published) or report_date(document)
+        return cls(document, indices, sentences, embeddings, terms, number_keys(all_terms), when)
+
+    @property
+    def language(self) -> str:
+        return self.document.language
+
+
+def _window(report: Report, settings: SearchSettings) -> tuple[datetime | None, datetime | None]:
+    if report.published is None:
+        return None, None
+    span = timedelta(days=settings.window_days)
+    return report.published - span, report.published + span
+
+
+def candidates(store: Store, report: Report, settings: SearchSettings, outlets: Sequence[str] | None
+               ) -> tuple[dict[str, _Candidate], dict[str, list[str]]]:
+    """Articles worth ranking: nearest by vector (in the window, and overall unless excluded) and by names."""
+    vector = unit_mean(report.embeddings)
+    since, until = _window(report, settings)
+    ids: dict[str, None] = {}
+    if since is not None:
+        ids.update((i, None) for i, _ in store.nearest(vector, settings.vector_candidates, since=since,
+                                                       until=until, outlets=outlets))
+    if since is None or not settings.exclude_outside:
+        ids.update((i, None) for i, _ in store.nearest(vector, settings.vector_candidates, outlets=outlets))
+    keys = [key for term in report.terms for key in term] + report.numbers
+    named = store.by_names(keys, settings.name_candidates, since=since if settings.exclude_outside else None,
+                           until=until if settings.exclude_outside else None, outlets=outlets) if keys else {}
+    ids.update((i, None) for i in named)
+    found = store.sentences(list(ids))
+    return {i: _Candidate(i, *found[i]) for i in ids if i in found}, named
+
+
+def _names_share(report: Report, matched: list[str]) -> tuple[float, int]:
+    """Share of the report's names (any of whose keys) the article has, and how many."""
+    if not report.terms:
+        return 0.0, 0
+    keys = set(matched)
+    shared = sum(1 for term in report.terms if keys.intersection(term))
+    return shared / len(report.terms), shared
+
+
+def rank(report: Report, found: dict[str, _Candidate], named: dict[str, list[str]]) -> list[_Candidate]:
+    """Candidates by coverage score (before time), best first."""
+    for candidate in found.values():
+        share, count = _names_share(report, named.get(candidate.id, []))
+        candidate.shared_keys = count
+        candidate.score = (1 - NAMES_WEIGHT) * coverage_score(report.embeddings, candidate.embeddings) \
+            + NAMES_WEIGHT * share
+    return sorted(found.values(), key=lambda c: (-c.score, c.id))
+
+
+def _article_document(article: StoredArticle, sentences: list[str]) -> Document:
+    """A stored article as the aligner takes it: its kept sentences, one per line."""
+    parts, position = [], 0
+    for index, text in enumerate(sentences):
+        parts.append(Sentence(index, position, position + len(text), text, paragraph=index))
+        position += len(text) + 1
+    return Document("\n".join(sentences), article.language, parts, detected_language=article.language)
+
+
+def _fallback_pairs(report: Report, candidate: _Candidate) -> list[tuple[int, int, float]]:
+    """Mutual best sentence pairs from FALLBACK_PAIR_COSINE on, best first."""
+    cosine = report.embeddings @ candidate.embeddings.T
+    if not cosine.size:
+        return []
+    best_column, best_row = cosine.argmax(axis=1), cosine.argmax(axis=0)
+    pairs = [(report.indices[r], int(c), round(float(cosine[r, c]), 4)) for r, c in enumerate(best_column)
+             if best_row[c] == r and cosine[r, c] >= FALLBACK_PAIR_COSINE]
+    return sorted(pairs, key=lambda p: -p[2])[:_FALLBACK_PAIRS]
+
+
+def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float]], encoder: Encoder,
+             dictionary: Dictionary | None, settings: SearchSettings, translator: Translator | None) -> list[SearchHit]:
+    """SearchHits for the chosen articles: coverage, shared names and sentence pairs from the aligner."""
+    known = dict(zip(report.sentences, report.embeddings))
+    for candidate, _, _ in chosen:
+        known.update(zip(candidate.sentences, candidate.embeddings))
+    hits: list[SearchHit] = []
+    for language in dict.fromkeys(article.language for _, article, _ in chosen):
+        group = [item for item in chosen if item[1].language == language]
+        for start in range(0, len(group), _ALIGN_BATCH):
+            batch = group[start:start + _ALIGN_BATCH]
+            aligner = Aligner(embedder=_StoredVectors(known, encoder), dictionary=dictionary)  # type: ignore[arg-type]
+            comparison = aligner.compare(
+                report.document, [_article_document(article, c.sentences) for c, article, _ in batch],
+                names=[article.id for _, article, _ in batch], translations=translator,
+            )
+            ranked = {doc.target_doc: doc for doc in comparison.documents}
+            for k, (candidate, article, score) in enumerate(batch):
+                doc = ranked[k]
+                links = [link for link in comparison.alignment.links if link.target_doc == k]
+                links.sort(key=lambda link: (link.grade is not Grade.SAME, -link.evidence.embedding_similarity))
+                pairs = [(link.source[0], link.target[0], link.evidence.embedding_similarity) for link in links]
+                coverage = doc.coverage
+                if coverage is Coverage.SAME_EVENT and time_factor(report.published, article.published,
+                                                                   settings.window_days) < 1.0:
+                    coverage = Coverage.SAME_TOPIC
+                hits.append(SearchHit(article, round(score, 4), list(dict.fromkeys(doc.shared_names)),
+                                      pairs or _fallback_pairs(report, candidate), coverage.value))
+    return sorted(hits, key=lambda hit: (-hit.score, hit.article.id))
+
+
+def search(
+    store: Store,
+    report_text: str,
+    language: str = "",
+    *,
+    encoder: Encoder,
+    k: int = 5,
+    published: datetime | str | None = None,
+    window_days: float | None = None,
+    exclude_outside: bool | None = None,
+    outlets: Sequence[str] | None = None,
+    translator: Translator | None = None,
+    dictionary: Dictionary | None = None,
+    settings: SearchSettings = SearchSettings(),
+    limits: IngestLimits = IngestLimits(),
+) -> list[SearchHit]:
+    """The k articles sharing most coverage with the report, best first (see the module docstring)."""
+    if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise InvalidInput(f"k: {k!r} is not between 1 and {MAX_K}", field="k", limit="max_k")
+    if window_days is not None:
+        if not window_days >= 0:
+            raise InvalidInput(f"window_days: {window_days!r} must be zero or more", field="window_days")
+        settings = replace(settings, window_days=float(window_days))
+    if exclude_outside is not None:
+        settings = replace(settings, exclude_outside=exclude_outside)
+    report = Report.prepare(report_text, language, encoder, published, limits)
+    found, named = candidates(store, report, settings, list(outlets) if outlets is not None else None)
+    return describe(report, _timed(store, report, rank(report, found, named), settings, k), encoder, dictionary,
+                    settings, translator)
+
+
+def _timed(store: Store, report: Report, ranked: list[_Candidate], settings: SearchSettings, k: int
+           ) -> list[tuple[_Candidate, StoredArticle, float]]:
+    """The best k after the time factor; articles are read only until no later candidate can catch up
+    (the factor is at most 1, so a candidate scoring below the k-th timed score cannot)."""
+    timed: list[tuple[_Candidate, StoredArticle, float]] = []
+    for candidate in ranked:
+        if len(timed) >= k and timed[k - 1][2] >= candidate.score:
+            break
+        article = store.get(candidate.id)
+        if article is None:
+            continue
+        factor = time_factor(report.published, article.published, settings.window_days)
+        if factor < 1.0 and settings.exclude_outside:
+            continue
+        timed.append((candidate, article, candidate.score * factor))
+        timed.sort(key=lambda item: (-item[2], item[0].id))
+    return timed[:k]
