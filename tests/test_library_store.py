@@ -71,18 +71,23 @@ def test_put_get_list_delete_and_stats(store: Store) -> None:
     assert stats.oldest == stats.newest == DAY
     assert stats.bytes_on_disk > 0 and stats.backend == store.backend
 
+    assert len(store.nearest(np.ones(DIMENSION), 5)) == 2
     assert store.delete(["b.txt", first.id, "missing"]) == 2
     assert store.get(first.id) is None and store.list() == []
     assert store.stats().sentences == 0
     assert store.nearest(np.ones(DIMENSION), 5) == []
 
 
-def test_the_library_outlives_its_store_object(location: str) -> None:
+def test_the_library_outlives_its_store_object_and_others_see_its_writes(location: str) -> None:
     with open_store(location) as first:
         added = first.put(prepared("kept.txt"))
-    with open_store(location) as again:
+    with open_store(location) as again, open_store(location) as other:
         assert again.get(added.id).name == "kept.txt"
-        assert again.nearest(prepared("kept.txt").vector, 1)[0][0] == added.id
+        assert again.nearest(prepared("kept.txt").vector, 5) == [(added.id, pytest.approx(1.0, abs=0.01))]
+        later = other.put(prepared("later.txt")).id
+        assert {i for i, _ in again.nearest(prepared("later.txt").vector, 5)} == {added.id, later}
+        other.delete([added.id])
+        assert [i for i, _ in again.nearest(prepared("later.txt").vector, 5)] == [later]
 
 
 def test_same_content_is_one_article(store: Store) -> None:
@@ -97,6 +102,7 @@ def test_same_content_is_one_article(store: Store) -> None:
 def test_new_text_under_the_same_url_replaces_the_article(store: Store) -> None:
     url = "https://news.example/story"
     old = store.put(prepared("v1", text="First version.", url=url, n=5, names=("oldname",), numbers=("1999",)))
+    assert store.nearest(prepared("v1", n=5).vector, 5) == [(old.id, pytest.approx(1.0, abs=0.01))]
     new = store.put(prepared("v2", text="Second version.", url=url, n=2, names=("newname",), seed="other"))
     assert new.status == "replaced" and new.id == old.id
     assert store.stats().articles == 1 and store.stats().sentences == 2
@@ -109,7 +115,7 @@ def test_new_text_under_the_same_url_replaces_the_article(store: Store) -> None:
     assert store.by_names(["oldname", "1999"], 10) == {}
     assert store.by_names(["newname"], 10) == {old.id: ["newname"]}
     hits = store.nearest(prepared("v2", n=2, seed="other").vector, 5)
-    assert [ident for ident, _ in hits] == [old.id]
+    assert hits == [(old.id, pytest.approx(1.0, abs=0.01))]  # the old vector is gone from every index
 
 
 def test_nearest_ranks_by_cosine_and_applies_filters(store: Store) -> None:
@@ -193,6 +199,26 @@ def test_vectors_of_another_dimension_are_refused(store: Store) -> None:
     with pytest.raises(InvalidInput, match="embeddings"):
         store.put(bad_shape)
     assert store.stats().articles == 1
+
+
+def test_a_batch_gives_a_result_per_article_and_refuses_only_the_bad_one(store: Store) -> None:
+    url = "https://news.example/batch"
+    results = store.put_many(
+        [
+            prepared("b1", text="Batch one.", url=url),
+            prepared("b2", text="Batch two.", names=("kyiv",)),
+            prepared("wide", dimension=48),
+            prepared("b2 copy", text="Batch two."),
+            prepared("b1 v2", text="Batch one, corrected.", url=url, n=5, seed="v2"),
+        ]
+    )
+    assert [r.status for r in results] == ["added", "added", "refused", "unchanged", "replaced"]
+    assert results[2].id == "" and "32-dimensional" in results[2].reason and results[2].name == "wide"
+    assert results[3].id == results[1].id and results[4].id == results[0].id
+    assert store.stats().articles == 2 and store.get(results[0].id).n_sentences == 5
+    assert store.nearest(prepared("b1 v2", n=5, seed="v2").vector, 1)[0][0] == results[0].id
+    assert store.by_names(["kyiv"], 5) == {results[1].id: ["kyiv"]}
+    assert store.integrity_check() == "ok" and isinstance(store, Store)
 
 
 def test_two_writer_threads_lose_nothing(store: Store) -> None:

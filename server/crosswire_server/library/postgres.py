@@ -150,65 +150,81 @@ class PostgresStore:
 
     def put(self, prepared: PreparedArticle) -> AddResult:
         """Store one article in one transaction."""
-        vector, embeddings = check_prepared(prepared)
-        article = prepared.article
-        url = article.url or None
         db = self._db()
         with db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            self._check_dimension(db, len(vector), prepared.encoder)
-            same = db.execute("SELECT id FROM articles WHERE content_hash = %s", (prepared.content_hash,)).fetchone()
-            if same is not None:
-                return AddResult(article.name, same[0], "unchanged")
-            old = db.execute("SELECT pk, id FROM articles WHERE url = %s", (url,)).fetchone() if url else None
-            values = (
-                article.name,
-                article.outlet,
-                url,
-                article.title,
-                _utc(article.published),
-                article.language,
-                prepared.content_hash,
-                datetime.now(UTC),
-                len(prepared.sentences),
-                article.text,
-            )
-            if old is not None:
-                pk, ident = old
-                db.execute(
-                    "UPDATE articles SET name=%s, outlet=%s, url=%s, title=%s, published=%s, language=%s, "
-                    "content_hash=%s, added=%s, n_sentences=%s, text=%s WHERE pk = %s",
-                    (*values, pk),
-                )
-                for table in ("sentences", "vectors", "keys"):
-                    db.execute(f"DELETE FROM {table} WHERE article = %s", (pk,))
-                status = "replaced"
-            else:
-                ident = article_id(article.url, prepared.content_hash)
-                pk = db.execute(
-                    "INSERT INTO articles (id, name, outlet, url, title, published, language, content_hash, added, "
-                    "n_sentences, text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING pk",
-                    (ident, *values),
-                ).fetchone()[0]
-                status = "added"
-            with db.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO sentences (article, position, text, role, embedding) VALUES (%s, %s, %s, %s, %s)",
-                    [
-                        (pk, i, text, role, blob)
-                        for i, (text, role, blob) in enumerate(
-                            zip(prepared.sentences, prepared.roles, pack_embeddings(embeddings), strict=True)
-                        )
-                    ],
-                )
-                cursor.executemany(
-                    "INSERT INTO keys (key, article) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                    [(key, pk) for key in dict.fromkeys([*prepared.names, *prepared.numbers])],
-                )
+            return self._put(db, prepared)
+
+    def put_many(self, batch: Sequence[PreparedArticle]) -> list[AddResult]:
+        """Store a batch in one transaction, an invalid article "refused" and the rest stored."""
+        results = []
+        db = self._db()
+        with db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            for prepared in batch:
+                try:
+                    results.append(self._put(db, prepared))
+                except InvalidInput as error:
+                    results.append(AddResult(prepared.article.name, "", "refused", str(error)))
+        return results
+
+    def _put(self, db: psycopg.Connection, prepared: PreparedArticle) -> AddResult:
+        vector, embeddings = check_prepared(prepared)
+        article = prepared.article
+        url = article.url or None
+        self._check_dimension(db, len(vector), prepared.encoder)
+        same = db.execute("SELECT id FROM articles WHERE content_hash = %s", (prepared.content_hash,)).fetchone()
+        if same is not None:
+            return AddResult(article.name, same[0], "unchanged")
+        old = db.execute("SELECT pk, id FROM articles WHERE url = %s", (url,)).fetchone() if url else None
+        values = (
+            article.name,
+            article.outlet,
+            url,
+            article.title,
+            _utc(article.published),
+            article.language,
+            prepared.content_hash,
+            datetime.now(UTC),
+            len(prepared.sentences),
+            article.text,
+        )
+        if old is not None:
+            pk, ident = old
             db.execute(
-                "INSERT INTO vectors (article, id, language, outlet, published, vector) VALUES (%s, %s, %s, %s, %s, %s)",
-                (pk, ident, article.language, article.outlet, _utc(article.published), vector),
+                "UPDATE articles SET name=%s, outlet=%s, url=%s, title=%s, published=%s, language=%s, "
+                "content_hash=%s, added=%s, n_sentences=%s, text=%s WHERE pk = %s",
+                (*values, pk),
             )
+            for table in ("sentences", "vectors", "keys"):
+                db.execute(f"DELETE FROM {table} WHERE article = %s", (pk,))
+            status = "replaced"
+        else:
+            ident = article_id(article.url, prepared.content_hash)
+            pk = db.execute(
+                "INSERT INTO articles (id, name, outlet, url, title, published, language, content_hash, added, "
+                "n_sentences, text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING pk",
+                (ident, *values),
+            ).fetchone()[0]
+            status = "added"
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO sentences (article, position, text, role, embedding) VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (pk, i, text, role, blob)
+                    for i, (text, role, blob) in enumerate(
+                        zip(prepared.sentences, prepared.roles, pack_embeddings(embeddings), strict=True)
+                    )
+                ],
+            )
+            cursor.executemany(
+                "INSERT INTO keys (key, article) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(key, pk) for key in dict.fromkeys([*prepared.names, *prepared.numbers])],
+            )
+        db.execute(
+            "INSERT INTO vectors (article, id, language, outlet, published, vector) VALUES (%s, %s, %s, %s, %s, %s)",
+            (pk, ident, article.language, article.outlet, _utc(article.published), vector),
+        )
         return AddResult(article.name, ident, status)
 
     def _check_dimension(self, db: psycopg.Connection, dimension: int, encoder: str) -> None:

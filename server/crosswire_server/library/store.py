@@ -29,14 +29,18 @@ class Store(Protocol):
     """An article library's storage; every method is thread-safe and every write is one transaction.
 
     The same URL or the same content hash is one article: the same content again is "unchanged", new text under a
-    known URL "replaced" (its old sentences and keys go). Time filters (`since`, `until`, UTC) keep articles published
+    known URL "replaced" (its old sentences and keys go; when the new text is already another article's, that
+    article's id comes back "unchanged" and the URL keeps its old text). Time filters (`since`, `until`, UTC) keep articles published
     in [since, until] and those without a published time, which cannot be placed outside a window.
     """
 
     backend: str
 
     def put(self, prepared: PreparedArticle) -> AddResult:
-        """Store one article; returns only after it is committed."""
+        """Store one article; returns only after it is committed. InvalidInput for a wrong dimension or shape."""
+
+    def put_many(self, batch: Sequence[PreparedArticle]) -> list[AddResult]:
+        """Store a batch in one transaction, a result per article (an invalid one "refused", the rest stored)."""
 
     def get(self, key: str) -> StoredArticle | None:
         """The article with this id, else the one most recently added under this name."""
@@ -346,6 +350,7 @@ class SQLiteStore:
         self._closed = False
         self._index: VectorIndex | None = None
         self._index_generation = -1
+        self._index_removals = ""
         self._connections_lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._create_schema()
@@ -395,7 +400,7 @@ class SQLiteStore:
             if version is None:
                 db.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [("schema_version", str(SCHEMA_VERSION)), ("generation", "0")],
+                    [("schema_version", str(SCHEMA_VERSION)), ("generation", "0"), ("removals", "0")],
                 )
             elif int(version[0]) != SCHEMA_VERSION:
                 raise InvalidInput(
@@ -411,64 +416,79 @@ class SQLiteStore:
 
     def put(self, prepared: PreparedArticle) -> AddResult:
         """Store one article in one transaction (see the class docstring for when it is durable)."""
+        with self._write() as db:
+            result = self._put(db, prepared)
+            self._bump(db, removed=result.status == "replaced")
+        return result
+
+    def put_many(self, batch: Sequence[PreparedArticle]) -> list[AddResult]:
+        """Store a batch in one transaction (one commit, so much faster than put() one by one); see Store."""
+        results = []
+        with self._write() as db:
+            for prepared in batch:
+                try:
+                    results.append(self._put(db, prepared))
+                except InvalidInput as error:
+                    results.append(AddResult(prepared.article.name, "", "refused", str(error)))
+            self._bump(db, removed=any(r.status == "replaced" for r in results))
+        return results
+
+    def _put(self, db: sqlite3.Connection, prepared: PreparedArticle) -> AddResult:
         vector, embeddings = check_prepared(prepared)
         article = prepared.article
         url = article.url or None
-        with self._write() as db:
-            meta = self._meta(db)
-            self._check_dimension(db, meta, len(vector), prepared.encoder)
-            same = db.execute("SELECT id FROM articles WHERE content_hash = ?", (prepared.content_hash,)).fetchone()
-            if same is not None:
-                return AddResult(article.name, same[0], "unchanged")
-            old = db.execute("SELECT rowid, id FROM articles WHERE url = ?", (url,)).fetchone() if url else None
-            values = (
-                article.name,
-                article.outlet,
-                url,
-                article.title,
-                to_micros(article.published),
-                article.language,
-                prepared.content_hash,
-                to_micros(datetime.now(UTC)),
-                len(prepared.sentences),
-                article.text,
-            )
-            if old is not None:
-                rowid, ident = old
-                db.execute(
-                    "UPDATE articles SET name=?, outlet=?, url=?, title=?, published=?, language=?, content_hash=?, "
-                    "added=?, n_sentences=?, text=? WHERE rowid = ?",
-                    (*values, rowid),
-                )
-                for table in ("sentences", "vectors", "keys"):
-                    db.execute(f"DELETE FROM {table} WHERE article = ?", (rowid,))
-                status = "replaced"
-            else:
-                ident = article_id(article.url, prepared.content_hash)
-                cursor = db.execute(
-                    "INSERT INTO articles (id, name, outlet, url, title, published, language, content_hash, added, "
-                    "n_sentences, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (ident, *values),
-                )
-                rowid = cursor.lastrowid
-                status = "added"
-            db.executemany(
-                "INSERT INTO sentences (article, position, text, role, embedding) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (rowid, i, text, role, blob)
-                    for i, (text, role, blob) in enumerate(
-                        zip(prepared.sentences, prepared.roles, pack_embeddings(embeddings), strict=True)
-                    )
-                ],
-            )
+        self._check_dimension(db, self._meta(db), len(vector), prepared.encoder)
+        same = db.execute("SELECT id FROM articles WHERE content_hash = ?", (prepared.content_hash,)).fetchone()
+        if same is not None:
+            return AddResult(article.name, same[0], "unchanged")
+        old = db.execute("SELECT rowid, id FROM articles WHERE url = ?", (url,)).fetchone() if url else None
+        values = (
+            article.name,
+            article.outlet,
+            url,
+            article.title,
+            to_micros(article.published),
+            article.language,
+            prepared.content_hash,
+            to_micros(datetime.now(UTC)),
+            len(prepared.sentences),
+            article.text,
+        )
+        if old is not None:
+            rowid, ident = old
             db.execute(
-                "INSERT INTO vectors (article, vector) VALUES (?, ?)", (rowid, vector.astype(np.float16).tobytes())
+                "UPDATE articles SET name=?, outlet=?, url=?, title=?, published=?, language=?, content_hash=?, "
+                "added=?, n_sentences=?, text=? WHERE rowid = ?",
+                (*values, rowid),
             )
-            db.executemany(
-                "INSERT OR IGNORE INTO keys (key, article) VALUES (?, ?)",
-                [(key, rowid) for key in dict.fromkeys([*prepared.names, *prepared.numbers])],
+            for table in ("sentences", "vectors", "keys"):
+                db.execute(f"DELETE FROM {table} WHERE article = ?", (rowid,))
+            status = "replaced"
+        else:
+            ident = article_id(article.url, prepared.content_hash)
+            cursor = db.execute(
+                "INSERT INTO articles (id, name, outlet, url, title, published, language, content_hash, added, "
+                "n_sentences, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ident, *values),
             )
-            self._bump(db)
+            rowid = cursor.lastrowid
+            status = "added"
+        db.executemany(
+            "INSERT INTO sentences (article, position, text, role, embedding) VALUES (?, ?, ?, ?, ?)",
+            [
+                (rowid, i, text, role, blob)
+                for i, (text, role, blob) in enumerate(
+                    zip(prepared.sentences, prepared.roles, pack_embeddings(embeddings), strict=True)
+                )
+            ],
+        )
+        db.execute(
+            "INSERT INTO vectors (article, vector) VALUES (?, ?)", (rowid, vector.astype(np.float16).tobytes())
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO keys (key, article) VALUES (?, ?)",
+            [(key, rowid) for key in dict.fromkeys([*prepared.names, *prepared.numbers])],
+        )
         return AddResult(article.name, ident, status)
 
     def _check_dimension(self, db: sqlite3.Connection, meta: dict[str, str], dimension: int, encoder: str) -> None:
@@ -484,8 +504,12 @@ class SQLiteStore:
                 f"this library holds vectors by {meta['encoder']}; got vectors by {encoder}", field="encoder"
             )
 
-    def _bump(self, db: sqlite3.Connection) -> None:
-        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    def _bump(self, db: sqlite3.Connection, *, removed: bool) -> None:
+        """Count the write, and separately a removal, so readers' vector matrices know what to reload."""
+        keys = ("generation", "removals") if removed else ("generation",)
+        db.execute(
+            f"UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key IN ({','.join('?' * len(keys))})", keys
+        )
 
     def delete(self, keys: Sequence[str]) -> int:
         """Delete by id or name, in one transaction."""
@@ -496,7 +520,7 @@ class SQLiteStore:
         with self._write() as db:
             count = db.execute(f"DELETE FROM articles WHERE id IN ({marks}) OR name IN ({marks})", keys + keys).rowcount
             if count:
-                self._bump(db)
+                self._bump(db, removed=True)
         return count
 
     # reads
@@ -538,8 +562,9 @@ class SQLiteStore:
             if "dimension" not in meta:
                 return None
             index = self._index if self._index is not None else VectorIndex(int(meta["dimension"]))
-            alive = np.array([r[0] for r in db.execute("SELECT seq FROM vectors")], np.int64)
-            index.keep(alive)
+            if meta["removals"] != self._index_removals:
+                alive = np.array([r[0] for r in db.execute("SELECT seq FROM vectors")], np.int64)
+                index.keep(alive)
             last = int(index.seq[-1]) if index.size else -1
             rows = db.execute(
                 "SELECT v.seq, a.id, a.language, a.outlet, a.published, v.vector FROM vectors v "
@@ -547,7 +572,7 @@ class SQLiteStore:
                 (last,),
             ).fetchall()
         index.append([(*row[:5], np.frombuffer(row[5], np.float16)) for row in rows])
-        self._index, self._index_generation = index, generation
+        self._index, self._index_generation, self._index_removals = index, generation, meta["removals"]
         return index
 
     def nearest(
