@@ -23,11 +23,13 @@ from crosswire.v1 import (
     translation_pb2_grpc,
 )
 
+from crosswire_server.access import KeysFileError, access_from_config, exposure_problem
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import NotReady
 from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
+from crosswire_server.rpc.auth import AccessInterceptor
 from crosswire_server.rpc.common import Runtime
 from crosswire_server.rpc.malformed import DecodeGuard
 from crosswire_server.rpc.library import LibraryServicer
@@ -82,8 +84,14 @@ class CrosswireServer:
         self.runtime = Runtime(config)
         self._preloaded = engine
         transport_limit = max(config.max_message_bytes * _TRANSPORT_SLACK, 64 * 1024 * 1024)
+        try:
+            self.access = access_from_config(config)
+        except KeysFileError as exc:
+            raise ServeError(str(exc)) from None
         self._server = grpc.aio.server(
-            interceptors=[DecodeGuard(self.runtime, per_item=(TRANSLATE_STREAM,))],
+            # Access first: a caller that may not call learns nothing else, not even how its bytes decode.
+            interceptors=[AccessInterceptor(self.access, self.runtime),
+                          DecodeGuard(self.runtime, per_item=(TRANSLATE_STREAM,))],
             options=[
                 ("grpc.max_receive_message_length", transport_limit),
                 ("grpc.max_send_message_length", transport_limit),
@@ -100,13 +108,18 @@ class CrosswireServer:
         self._alignment = AlignmentServicer(self.runtime, library=self._library.calls)
         alignment_pb2_grpc.add_AlignmentServiceServicer_to_server(self._alignment, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        enable_reflection(self._services, (translation_pb2.DESCRIPTOR, segmentation_pb2.DESCRIPTOR,
-                                           alignment_pb2.DESCRIPTOR, library_pb2.DESCRIPTOR), self._server)
+        if config.reflection != "off":
+            enable_reflection(self._services, (translation_pb2.DESCRIPTOR, segmentation_pb2.DESCRIPTOR,
+                                               alignment_pb2.DESCRIPTOR, library_pb2.DESCRIPTOR), self._server)
         self.port = 0
         self.metrics_port = 0
         self.load_error: str | None = None
         self._loading: asyncio.Task | None = None
         self._encoder: asyncio.Task | None = None
+
+    def reload_keys(self) -> bool:
+        """Reread the API keys file now (SIGHUP); True when its keys took effect, False without one or when broken."""
+        return self.access.keys.reload() if self.access.keys is not None else False
 
     async def _set_health(self, status: int, services: tuple[str, ...]) -> None:
         for service in services:
@@ -123,17 +136,25 @@ class CrosswireServer:
         # The library opens on first use; a library that cannot be opened answers UNAVAILABLE saying why.
         await self._set_health(health_pb2.HealthCheckResponse.SERVING, (SEGMENTATION_SERVICE, LIBRARY_SERVICE))
         address = f"{self.config.host}:{self.config.port}"
+        problem = exposure_problem(self.config.host, bool(self.config.api_keys), bool(self.config.tls_client_ca),
+                                   self.config.insecure)
+        if problem:
+            raise ServeError(problem)
         check_port_free(self.config.host, self.config.port)
         if self.config.tls_cert and self.config.tls_key:
+            client_ca = self.config.tls_client_ca
             credentials = grpc.ssl_server_credentials(
-                [(Path(self.config.tls_key).read_bytes(), Path(self.config.tls_cert).read_bytes())]
+                [(Path(self.config.tls_key).read_bytes(), Path(self.config.tls_cert).read_bytes())],
+                root_certificates=Path(client_ca).read_bytes() if client_ca else None,
+                require_client_auth=bool(client_ca),
             )
             self.port = self._server.add_secure_port(address, credentials)
         else:
             self.port = self._server.add_insecure_port(address)
         if self.config.metrics_port:
             metrics = Metrics()
-            self.metrics_port = metrics.serve(self.config.host, self.config.metrics_port)
+            scrape = self.access.allows_scrape if self.config.metrics_access == "keys" else None
+            self.metrics_port = metrics.serve(self.config.host, self.config.metrics_port, scrape)
             self.runtime.metrics = metrics
             address = f"http://{self.config.host}:{self.metrics_port}/metrics"
             log.info("metrics", extra={"fields": {"address": address}})
@@ -211,6 +232,7 @@ async def serve(config: ServerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    loop.add_signal_handler(signal.SIGHUP, server.reload_keys)
     loaded = asyncio.create_task(server.wait_until_ready())
     stop_asked = asyncio.create_task(stopping.wait())
     await asyncio.wait([loaded, stop_asked], return_when=asyncio.FIRST_COMPLETED)

@@ -7,10 +7,14 @@ counters are read from the engine only when the endpoint is scraped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app, start_http_server
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -66,10 +70,21 @@ class Metrics:
         """Report the engine's queue depth and cache counters at each scrape."""
         self.registry.register(_EngineCollector(engine))
 
-    def serve(self, host: str, port: int) -> int:
-        """Serve /metrics over HTTP in a background thread; returns the bound port."""
+    def serve(self, host: str, port: int, authorize: Callable[[str | None], bool] | None = None) -> int:
+        """Serve /metrics over HTTP in a background thread; returns the bound port.
+
+        With `authorize`, a scrape is answered only when it says yes to the
+        request's Authorization header (else 401), e.g. a bearer API key.
+        """
         try:
-            self._http, _ = start_http_server(port, addr=host, registry=self.registry)
+            if authorize is None:
+                self._http, _ = start_http_server(port, addr=host, registry=self.registry)
+            else:
+                app = _guarded(make_wsgi_app(self.registry), authorize)
+                server = type("MetricsServer", (ThreadingWSGIServer,),
+                              {"address_family": socket.getaddrinfo(host.strip("[]"), port)[0][0]})
+                self._http = make_server(host.strip("[]"), port, app, server, handler_class=_QuietHandler)
+                threading.Thread(target=self._http.serve_forever, daemon=True).start()
         except OSError as exc:
             raise OSError(exc.errno, f"metrics_port={port} on {host}: {exc.strerror}") from None
         return self._http.server_address[1]
@@ -79,6 +94,26 @@ class Metrics:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr per scrape (the request log is the gRPC one)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _guarded(app: Callable[..., Iterable[bytes]], authorize: Callable[[str | None], bool]) -> Callable[..., Any]:
+    """A WSGI app answering 401 unless `authorize` accepts the Authorization header."""
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if authorize(environ.get("HTTP_AUTHORIZATION")):
+            return app(environ, start_response)
+        start_response("401 Unauthorized", [("Content-Type", "text/plain; charset=utf-8"),
+                                             ("WWW-Authenticate", 'Bearer realm="crosswire"')])
+        return [b"metrics need an API key allowed the 'metrics' service: Authorization: Bearer <API key>\n"]
+
+    return guarded
 
 
 class _EngineCollector(Collector):

@@ -17,6 +17,7 @@ from crosswire.convert import role_from_pb
 from crosswire.types import Role
 from crosswire.v1.segmentation_pb2 import SegmentRole
 
+from crosswire_server.access import PermissionDenied, Unauthenticated, current_caller
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotFound, NotReady, Overloaded, Stopped
 from crosswire_server.logs import clip
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("crosswire.requests")
 
 _STATUS = [
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
@@ -122,6 +125,9 @@ class RequestRecord:
         given = metadata.get("x-request-id")
         request_id = given if isinstance(given, str) and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         self.fields: dict[str, Any] = {"id": request_id, "method": method}
+        caller = current_caller()  # the API key's name or the certificate's subject, never a token
+        if caller is not None and caller.name:
+            self.fields["client"] = caller.name
         self._metrics = metrics
         self._started = time.perf_counter()
 
@@ -157,7 +163,7 @@ async def handling(context: grpc.aio.ServicerContext, method: str,
         yield record
     except CrosswireError as exc:
         status, error = status_for(exc), clip(str(exc))
-        retry_after_s = config.retry_after_s if config else 0.0
+        retry_after_s = getattr(exc, "retry_after_s", None) or (config.retry_after_s if config else 0.0)
         details = rich_status(status, error, record.fields["id"], exc, config, retry_after_s)
         await context.abort(status, error, (*trailers, (DETAILS_TRAILER, details.SerializeToString())))
     except asyncio.CancelledError:
