@@ -25,6 +25,7 @@ from crosswire.types import (
     Translation,
 )
 
+from crosswire_server.access import cache_partition, charge_sentences
 from crosswire_server.batching import BatchScheduler, DecodeOptions, Decoded
 from crosswire_server.cache import CacheStats, TranslationCache
 from crosswire_server.config import ServerConfig
@@ -237,6 +238,8 @@ class TranslationEngine:
             lambda: [self._prepare(text, i, source, target, model, presegmented, roles, translate_duplicates)
                      for i, text in enumerate(texts)]
         )
+        # The caller's sentence rate (access.py) is charged once the sentences are known, before any decoding.
+        charge_sentences(sum(len(job.selected) for job in jobs))
         await self._decode(jobs, options)
         return [self._result(job, target, translate_duplicates) for job in jobs]
 
@@ -280,8 +283,13 @@ class TranslationEngine:
 
     async def _translate_chunks(self, model: LoadedModel, chunks: list[list[str]],
                                 options: DecodeOptions) -> list[Decoded]:
-        """Translate piece sequences, each distinct one once: from the cache, else through the scheduler."""
-        keys = [(model.name, options, " ".join(chunk)) for chunk in chunks]
+        """Translate piece sequences, each distinct one once: from the cache, else through the scheduler.
+
+        With cache_per_key, each caller has a partition of its own: a shared one
+        would let a client tell by the speed of an answer what another translated.
+        """
+        partition = cache_partition() if self.config.cache_per_key else ""
+        keys = [(model.name, options, partition, " ".join(chunk)) for chunk in chunks]
         found: dict[tuple, Decoded] = {}
         missing: dict[tuple, list[str]] = {}
         for key, chunk in zip(keys, chunks):
