@@ -17,6 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crosswire.balancing import list_items, list_target, service_config, tls_name
+from crosswire.credentials import AsyncBearerInterceptor, BearerInterceptor, channel_credentials
 from crosswire.convert import (
     align_request,
     alignment_from_pb,
@@ -165,12 +166,6 @@ def _channel_args(attempts: int, balancing: str = "round_robin") -> list[tuple[s
     ]
 
 
-def _credentials(tls: bool, root_certificates: bytes | None) -> grpc.ChannelCredentials | None:
-    if not tls and root_certificates is None:
-        return None
-    return grpc.ssl_channel_credentials(root_certificates=root_certificates)
-
-
 class TranslateSettings(TypedDict, total=False):
     """Keyword settings of translate() and translate_stream(); None = the server's default."""
 
@@ -303,10 +298,15 @@ class _Connection:
         tls: bool = False,
         root_certificates: bytes | None = None,
         retries: int = 4,
+        api_key: str | None = None,
+        certificate_chain: bytes | None = None,
+        private_key: bytes | None = None,
     ) -> None:
         self.timeout = timeout
         self.address = target(address)
-        credentials, options = _credentials(tls, root_certificates), _channel_args(retries + 1)
+        credentials = channel_credentials(tls, root_certificates, certificate_chain, private_key)
+        options = _channel_args(retries + 1)
+        self._api_key = api_key
         if credentials is not None and tls_name(address):  # one certificate name for every replica of a list
             options.append(("grpc.ssl_target_name_override", tls_name(address)))
         self._channel = self._open(self.address, credentials, options)
@@ -316,8 +316,7 @@ class _Connection:
         self._library = lib_grpc.LibraryServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
-    @staticmethod
-    def _open(address: str, credentials: grpc.ChannelCredentials | None, options: list) -> Any:
+    def _open(self, address: str, credentials: grpc.ChannelCredentials | None, options: list) -> Any:
         raise NotImplementedError
 
 
@@ -328,14 +327,17 @@ class Client(_Connection):
     them or a gRPC target URI such as dns:///NAME:PORT; calls are spread over every
     address with gRPC's round_robin (see crosswire.balancing). Settings: `timeout`
     (deadline per call, seconds), `tls` / `root_certificates` (encrypted channel),
-    `retries` (extra attempts on UNAVAILABLE, at most 4).
+    `retries` (extra attempts on UNAVAILABLE, at most 4). A server that checks who
+    calls takes `api_key` (sent as `authorization: Bearer KEY` on every call) and/or,
+    for mutual TLS, `certificate_chain` and `private_key` (PEM bytes).
     """
 
-    @staticmethod
-    def _open(address: str, credentials: grpc.ChannelCredentials | None, options: list) -> grpc.Channel:
+    def _open(self, address: str, credentials: grpc.ChannelCredentials | None, options: list) -> grpc.Channel:
         if credentials is None:
-            return grpc.insecure_channel(address, options)
-        return grpc.secure_channel(address, credentials, options)
+            channel = grpc.insecure_channel(address, options)
+        else:
+            channel = grpc.secure_channel(address, credentials, options)
+        return grpc.intercept_channel(channel, BearerInterceptor(self._api_key)) if self._api_key else channel
 
     def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
         try:
@@ -452,11 +454,11 @@ class Client(_Connection):
 class AsyncClient(_Connection):
     """asyncio client with the same methods and settings as `Client`, as coroutines."""
 
-    @staticmethod
-    def _open(address: str, credentials: grpc.ChannelCredentials | None, options: list) -> grpc.aio.Channel:
+    def _open(self, address: str, credentials: grpc.ChannelCredentials | None, options: list) -> grpc.aio.Channel:
+        interceptors = [AsyncBearerInterceptor(self._api_key)] if self._api_key else None
         if credentials is None:
-            return grpc.aio.insecure_channel(address, options)
-        return grpc.aio.secure_channel(address, credentials, options)
+            return grpc.aio.insecure_channel(address, options, interceptors=interceptors)
+        return grpc.aio.secure_channel(address, credentials, options, interceptors=interceptors)
 
     async def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
         try:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import TypeVar
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
 
 from crosswire.balancing import tls_name
 from crosswire.client import target
+from crosswire.credentials import API_KEY_ENV, check_api_key
 from crosswire.types import ALIGNMENT_LANGUAGES, LANGUAGE_CODE
 
 #: The --from value that leaves the source language to the service (sent as "").
@@ -85,3 +88,46 @@ def add_language_arguments(parser: argparse.ArgumentParser, known_only: bool = F
                         help=f"source language: {codes}, or {DETECT} to leave it to the service (default: {DETECT})")
     parser.add_argument("--to", dest="target_language", default="en", type=language, metavar="LANG",
                         help=f"target language: {codes} (default: en)")
+
+
+def add_credential_arguments(group: argparse._ArgumentGroup) -> None:
+    """--api-key-file and the client certificate for mutual TLS; the key itself comes from CROSSWIRE_API_KEY.
+
+    A key is never taken on the command line, where `ps` and shell history would show it.
+    """
+    group.add_argument("--api-key-file", metavar="FILE", type=Path,
+                       help=f"read the API key from FILE (default: the {API_KEY_ENV} variable, if set)")
+    group.add_argument("--tls-client-cert", metavar="PEM", type=Path,
+                       help="for a server that requires client certificates (mutual TLS): this certificate")
+    group.add_argument("--tls-client-key", metavar="PEM", type=Path, help="the private key of --tls-client-cert")
+
+
+def client_credentials(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Client keyword arguments from --api-key-file (else CROSSWIRE_API_KEY) and the client certificate flags."""
+    from crosswire.cli import CLIError
+
+    environ = os.environ if environ is None else environ
+    credentials: dict[str, Any] = {}
+    key = _read(args.api_key_file, "--api-key-file").decode("utf-8", "replace") if args.api_key_file \
+        else environ.get(API_KEY_ENV, "")
+    if key.strip():
+        try:
+            credentials["api_key"] = check_api_key(key)
+        except ValueError as exc:
+            source = f"--api-key-file {args.api_key_file}" if args.api_key_file else API_KEY_ENV
+            raise CLIError(f"{source}: {exc}") from None
+    if bool(args.tls_client_cert) != bool(args.tls_client_key):
+        raise CLIError("--tls-client-cert and --tls-client-key go together (a certificate and its private key)")
+    if args.tls_client_cert:
+        credentials["certificate_chain"] = _read(args.tls_client_cert, "--tls-client-cert")
+        credentials["private_key"] = _read(args.tls_client_key, "--tls-client-key")
+    return credentials
+
+
+def _read(path: Path, flag: str) -> bytes:
+    from crosswire.cli import CLIError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {flag} {path}: {exc.strerror or exc}") from None

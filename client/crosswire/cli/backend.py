@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Unpack
 import grpc
 
 from crosswire.cli import CLIError, require_server_side
-from crosswire.cli.arguments import positive_float, server_address
+from crosswire.cli.arguments import add_credential_arguments, client_credentials, positive_float, server_address
 from crosswire.client import (
     AlignSettings,
     Client,
@@ -30,6 +30,7 @@ from crosswire.client import (
     translate_request,
 )
 from crosswire.convert import align_request, compare_request, mode_from_pb, role_from_pb
+from crosswire.credentials import API_KEY_ENV
 from crosswire.types import DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Translation
 from crosswire.v1.alignment_pb2 import AlignRequest, CompareRequest, InputDocument
 
@@ -71,6 +72,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser, engine: bool = True) 
     group.add_argument("--tls", action="store_true", help="connect to the server over TLS")
     group.add_argument("--tls-ca", metavar="PEM", type=Path,
                        help="with --tls: trust the server certificates this CA (or self-signed certificate) signed")
+    add_credential_arguments(group)
     if not engine:
         return
     try:
@@ -83,7 +85,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser, engine: bool = True) 
 def connect(args: argparse.Namespace) -> Backend:
     """The backend the arguments ask for: --server HOST:PORT, else in-process."""
     if args.server:
-        return RemoteBackend(args.server, args.timeout, args.tls or bool(args.tls_ca), _read_ca(args.tls_ca))
+        return RemoteBackend(args.server, args.timeout, args.tls or bool(args.tls_ca) or bool(args.tls_client_cert),
+                             _read_ca(args.tls_ca), **client_credentials(args))
     require_server_side()
     from crosswire_server.config import ServerConfig
 
@@ -111,6 +114,11 @@ def remote_failure(address: str, timeout: float, error: CrosswireError) -> str:
         return f"the server at {address} does not offer this call: is it a Crosswire server?"
     if error.code == grpc.StatusCode.INVALID_ARGUMENT:
         return error.details  # names the field or limit, word for word as in-process
+    if error.code == grpc.StatusCode.UNAUTHENTICATED:
+        return (f"the server at {address} refused the call: {error.details}; "
+                f"give a key with {API_KEY_ENV} or --api-key-file")
+    if error.code == grpc.StatusCode.PERMISSION_DENIED:
+        return f"the server at {address} refused: {error.details}"
     if error.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return f"the server at {address} is busy, try again later: {error.details}"
     if error.code == grpc.StatusCode.UNAVAILABLE:
@@ -140,9 +148,11 @@ def _transport_reason(details: str) -> str | None:
 class RemoteBackend:
     """Runs calls on a Crosswire server through the blocking client."""
 
-    def __init__(self, address: str, timeout: float, tls: bool, root_certificates: bytes | None = None) -> None:
+    def __init__(self, address: str, timeout: float, tls: bool, root_certificates: bytes | None = None,
+                 **credentials: Any) -> None:
         self.address, self.timeout = target(address), timeout
-        client = functools.partial(Client, address, timeout=timeout, tls=tls, root_certificates=root_certificates)
+        client = functools.partial(Client, address, timeout=timeout, tls=tls, root_certificates=root_certificates,
+                                   **credentials)
         # One attempt: retries with backoff would turn "connection refused" into a deadline exceeded.
         with client(retries=0) as probe:
             self._call(probe.health, timeout=min(timeout, HEALTH_TIMEOUT_S))
