@@ -1,0 +1,99 @@
+"""`crosswire keys`: make API keys for a server's keys file (`serve --api-keys FILE`), and list them.
+
+`create` prints the new key once, on stdout, and appends only its SHA-256 to the
+file: a lost key cannot be recovered, only replaced. A running server picks the
+new key up within a second (it watches the file) or at once on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from crosswire.cli import CLIError
+from crosswire.cli.arguments import positive_int
+
+KEYS_ENV = "CROSSWIRE_API_KEYS"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("keys", help="make and list API keys for a server's keys file",
+                                   description=__doc__.split("\n\n")[1])
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="make a key, print it once and append its hash to the keys file")
+    create.add_argument("name", help="the key's name, shown in the server's request log (letters, digits, . _ -)")
+    create.add_argument("--services", required=True, metavar="LIST",
+                        help="comma-separated services the key may call: translation, segmentation, alignment, "
+                             "library, reflection, metrics, or * for all")
+    _file_argument(create)
+    create.add_argument("--max-concurrent-calls", type=positive_int, metavar="N",
+                        help="calls of this key in progress at once (default: no limit)")
+    create.add_argument("--sentences-per-second", type=_positive_number, metavar="RATE",
+                        help="sentences this key may have translated per second (default: no limit)")
+    create.add_argument("--burst", type=_positive_number, metavar="SENTENCES",
+                        help="with --sentences-per-second: sentences at once after an idle spell (default: RATE)")
+    create.set_defaults(run=run_create)
+    listing = actions.add_parser("list", help="the keys in the file: names, services and limits (never tokens)")
+    _file_argument(listing)
+    listing.set_defaults(run=run_list)
+
+
+def _file_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", type=Path, metavar="FILE",
+                        help=f"the keys file (default: the {KEYS_ENV} variable, as `serve` reads it)")
+
+
+def _positive_number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value[:20]!r}") from None
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {value}")
+    return number
+
+
+def _keys_file(args: argparse.Namespace) -> Path:
+    path = args.file or (Path(os.environ[KEYS_ENV]) if os.environ.get(KEYS_ENV) else None)
+    if path is None:
+        raise CLIError(f"name the keys file with --file FILE or the {KEYS_ENV} variable")
+    return path
+
+
+def _access():  # noqa: ANN202 - the module, imported only when the server side is installed
+    try:
+        from crosswire_server import access
+    except ImportError:
+        raise CLIError("keys files belong to the server: pip install 'crosswire[server]'") from None
+    return access
+
+
+def run_create(args: argparse.Namespace) -> int:
+    access = _access()
+    services = [s.strip() for s in args.services.split(",") if s.strip()]
+    if args.burst is not None and args.sentences_per_second is None:
+        raise CLIError("--burst needs --sentences-per-second")
+    limits = access.Limits(args.max_concurrent_calls, args.sentences_per_second, args.burst)
+    path = _keys_file(args)
+    try:
+        token = access.add_key(path, args.name, services, limits)
+    except (access.KeysFileError, OSError) as exc:
+        raise CLIError(str(exc)) from None
+    print(token)
+    print(f"added key {args.name!r} to {path}; the key above is shown only this once", file=sys.stderr)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    access = _access()
+    path = _keys_file(args)
+    try:
+        keys = access.KeyStore(path).keys()
+    except access.KeysFileError as exc:
+        raise CLIError(str(exc)) from None
+    for key in keys:
+        limits = ", ".join(f"{name}={value:g}" for name, value in vars(key.limits).items() if value is not None)
+        print(f"{key.name}\t{','.join(sorted(key.services))}\t{limits or 'no limits'}")
+    return 0
