@@ -7,6 +7,7 @@ Which field (BadRequest), which limit (ErrorInfo, QuotaFailure), when to retry
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import grpc
@@ -19,6 +20,7 @@ from crosswire.v1 import alignment_pb2, alignment_pb2_grpc, segmentation_pb2, se
 from crosswire.v1 import translation_pb2, translation_pb2_grpc
 from crosswire_server.errors import Overloaded
 from crosswire_server.rpc.details import rich_status
+from support.gate import gate, wait_until
 from support.server import ServerThread
 
 SENTENCES = "Правительство объявило о мерах. Суд вынес приговор. Все ушли."
@@ -26,9 +28,29 @@ SENTENCES = "Правительство объявило о мерах. Суд �
 
 @pytest.fixture(scope="module")
 def server(tiny_models_dir: Path):
-    # One queued sentence at most: a text of three sentences finds the queue full.
-    with ServerThread(tiny_models_dir, max_chars=100, max_queued_sentences=1, retry_after_s=2.5) as handle:
+    # One replica and one queued sentence at most, no cache: full_queue() fills them for real.
+    with ServerThread(tiny_models_dir, max_chars=100, max_queued_sentences=1, retry_after_s=2.5,
+                      inter_threads=1, cache_size=0) as handle:
+        gate(handle.server.runtime.engine)
         yield handle
+
+
+@contextlib.contextmanager
+def full_queue(server: ServerThread):
+    """The model's one replica busy and its queue (one sentence) full, until the block ends."""
+    engine = server.server.runtime.engine
+    translator = gate(engine)
+    with grpc.insecure_channel(server.address) as channel:
+        stub = translation_pb2_grpc.TranslationServiceStub(channel)
+        with translator.closed():
+            busy = stub.Translate.future(translation_pb2.TranslateRequest(texts=["Переговоры продолжатся."],
+                                                                         source_language="ru"), timeout=60)
+            translator.wait_for_batches(1)
+            waiting = stub.Translate.future(translation_pb2.TranslateRequest(texts=["Туристы вернулись."],
+                                                                            source_language="ru"), timeout=60)
+            wait_until(lambda: engine.queue_depths()["tiny-ru-en"][0] == 1, "one sentence queued")
+            yield
+        assert len(busy.result().results) == len(waiting.result().results) == 1
 
 
 @pytest.fixture
@@ -105,10 +127,11 @@ def test_an_unsupported_pair_has_a_reason_of_its_own(channel: grpc.Channel) -> N
     assert details_of(status)["ErrorInfo"].reason == "UNSUPPORTED_PAIR"
 
 
-def test_a_full_queue_says_when_to_retry(channel: grpc.Channel) -> None:
+def test_a_full_queue_says_when_to_retry(server: ServerThread, channel: grpc.Channel) -> None:
     stub = translation_pb2_grpc.TranslationServiceStub(channel)
-    request = translation_pb2.TranslateRequest(texts=[SENTENCES], source_language="ru")
-    error, status = failure(lambda: stub.Translate(request, timeout=30))
+    request = translation_pb2.TranslateRequest(texts=["Правительство объявило о мерах."], source_language="ru")
+    with full_queue(server):
+        error, status = failure(lambda: stub.Translate(request, timeout=30))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     details = details_of(status)
     assert details["RetryInfo"].retry_delay.ToTimedelta().total_seconds() == 2.5
@@ -125,8 +148,8 @@ def test_the_python_client_exposes_the_decoded_details(server: ServerThread) -> 
         assert (error.reason, error.limit, error.retry_after) == ("INVALID_INPUT", "max_chars", None)
         assert error.violations == [("text", error.details)]
         assert len(error.request_id) == 16 and error.status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-        with pytest.raises(CrosswireError) as info:
-            client.translate([SENTENCES], source="ru")
+        with full_queue(server), pytest.raises(CrosswireError) as info:
+            client.translate(["Правительство объявило о мерах."], source="ru")
         assert (info.value.reason, info.value.retry_after) == ("OVERLOADED", 2.5)
 
 

@@ -144,10 +144,12 @@ def test_unspecified_role_is_rejected(server: ServerThread) -> None:
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "roles[0]" in info.value.details()
 
 
-def test_overload_is_resource_exhausted(client: Client) -> None:
+def test_more_sentences_than_the_queue_holds_is_invalid_argument(client: Client) -> None:
+    # Not RESOURCE_EXHAUSTED "retry later": on an idle server too, it could never be queued.
+    # A genuinely full queue is RESOURCE_EXHAUSTED (test_error_details.py, test_translation_engine.py).
     report = "\n".join(f"В отчете {i} сказано, что цены выросли на {3 * i} процента." for i in range(30))
     code, details = code_of(lambda: client.translate([report], source="ru"))
-    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "max_queued_sentences=20" in details
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_queued_sentences=20" in details
 
 
 def test_deadline_and_cancellation_stop_the_work(tiny_models_dir: Path) -> None:

@@ -11,6 +11,7 @@ from crosswire_server.batching import DecodeOptions
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import InvalidInput, Overloaded, UnsupportedPair
 from crosswire_server.translation import TranslationEngine, join_layout, split_long
+from support.gate import gate, wait_until_async
 
 SENTENCE = "Правительство объявило о новых мерах поддержки экономики."
 # Distinct sentences: identical ones are translated once (see test_translation_cache.py).
@@ -135,14 +136,39 @@ def test_scores_and_alternatives(tiny_models_dir: Path) -> None:
 
 
 def test_full_queue_refuses_and_queues_nothing(tiny_models_dir: Path) -> None:
-    engine = make_engine(tiny_models_dir, max_queued_sentences=3)
+    engine = make_engine(tiny_models_dir, max_queued_sentences=3, inter_threads=1)
+    translator = gate(engine)
 
     async def body():
-        with pytest.raises(Overloaded, match="max_queued_sentences=3"):
-            await engine.translate(SENTENCES[:5], source="ru", presegmented=True)
-        return engine.scheduler(engine.pick_model("ru", "en")).queued
+        scheduler = engine.scheduler(engine.pick_model("ru", "en"))
+        with translator.closed():
+            running = asyncio.create_task(engine.translate(SENTENCES[:1], source="ru", presegmented=True))
+            await asyncio.to_thread(translator.wait_for_batches, 1)  # the one replica is busy
+            queued = asyncio.create_task(engine.translate(SENTENCES[1:3], source="ru", presegmented=True))
+            await wait_until_async(lambda: scheduler.queued == 2, "two sentences queued")
+            with pytest.raises(Overloaded, match="max_queued_sentences=3"):
+                await engine.translate(SENTENCES[3:5], source="ru", presegmented=True)
+            left = scheduler.queued
+        return left, [len(r) for r in await asyncio.gather(running, queued)]
 
-    assert run(engine, body()) == 0
+    assert run(engine, body()) == (2, [1, 2])
+
+
+def test_a_request_larger_than_the_queue_is_invalid_before_tokenising(tiny_models_dir: Path) -> None:
+    engine = make_engine(tiny_models_dir, max_queued_sentences=3)
+    model = engine.pick_model("ru", "en")
+    encoded = []
+    model.encode = lambda sentences: encoded.append(sentences) or []
+
+    async def body():
+        with pytest.raises(InvalidInput, match="max_queued_sentences=3") as info:
+            await engine.translate([" ".join(SENTENCES[:2]), " ".join(SENTENCES[2:4])], source="ru")
+        return info.value
+
+    error = run(engine, body())
+    assert error.limit == "max_queued_sentences" and "could never be queued" in str(error)
+    assert encoded == []  # refused after segmenting, before any tokenising or decoding
+    assert engine.scheduler(model).sentences == 0
 
 
 def test_cancelled_requests_are_dropped_before_decoding(tiny_models_dir: Path) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import ctranslate2
 
-from crosswire_server.errors import Overloaded
+from crosswire_server.errors import InvalidInput, Overloaded
 
 # Called after each batch with (sentences, source tokens, target tokens, seconds).
 BatchObserver = Callable[[int, int, int, float], None]
@@ -120,10 +120,16 @@ class BatchScheduler:
     async def translate(self, token_lists: list[list[str]], options: DecodeOptions) -> list[Decoded]:
         """Queue sentences (as source pieces) and wait for their hypotheses, in order.
 
-        Raises Overloaded when the queue cannot take them all; nothing is queued then.
+        Raises Overloaded when the queue cannot take them all now, InvalidInput when it never
+        could (more than max_queued); nothing is queued then.
         """
         if not token_lists:
             return []
+        if len(token_lists) > self._max_queued:  # more than the whole queue: retrying cannot help
+            raise InvalidInput(
+                f"the request needs {len(token_lists)} sentences (long ones cut in parts) queued at once, over "
+                f"the limit max_queued_sentences={self._max_queued}: it could never be queued; send less text",
+                limit="max_queued_sentences")
         if len(self._queue) + len(token_lists) > self._max_queued:
             raise Overloaded(
                 f"translation queue is full ({len(self._queue)} sentences queued, "

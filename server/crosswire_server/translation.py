@@ -235,8 +235,7 @@ class TranslationEngine:
         roles = frozenset(roles) if roles else DEFAULT_ROLES
         # Segmentation and tokenisation are CPU work: off the event loop, so other requests keep flowing.
         jobs = await asyncio.to_thread(
-            lambda: [self._prepare(text, i, source, target, model, presegmented, roles, translate_duplicates)
-                     for i, text in enumerate(texts)]
+            self._prepare_all, texts, source, target, model, presegmented, roles, translate_duplicates
         )
         # The caller's sentence rate (access.py) is charged once the sentences are known, before any decoding.
         charge_sentences(sum(len(job.selected) for job in jobs))
@@ -248,7 +247,41 @@ class TranslationEngine:
         results = await self.translate(sentences, source=source, target=target, presegmented=True)
         return [result.text for result in results]
 
-    def _prepare(self, text: str, index: int, source: str, target: str, name: str,
+    def _prepare_all(self, texts: Sequence[str], source: str, target: str, name: str, presegmented: bool,
+                     roles: frozenset[Role], translate_duplicates: bool) -> list[_Text]:
+        """Segment every text, refuse a request that could never be queued, then tokenise.
+
+        The limit is checked after each text's segmentation and before any tokenising
+        or decoding: a request over it is refused after the cheapest step only.
+        """
+        jobs: list[_Text] = []
+        distinct: dict[str, set[str]] = defaultdict(set)
+        for i, text in enumerate(texts):
+            job = self._segment(text, i, source, target, name, presegmented, roles, translate_duplicates)
+            if job.model is not None:
+                sentences = distinct[job.model.name]
+                sentences.update(s.text for s in job.selected)
+                self.check_sentences(len(sentences), len(texts))
+            jobs.append(job)
+        for job in jobs:
+            self._tokenize(job)
+        return jobs
+
+    def check_sentences(self, count: int, texts: int = 1) -> None:
+        """Refuse a request with more distinct sentences for one model than its queue ever holds (INVALID_ARGUMENT).
+
+        A full queue is worth retrying (RESOURCE_EXHAUSTED); a request larger than the
+        whole queue never is, however idle the server.
+        """
+        limit = self.config.max_queued_sentences
+        if count > limit:
+            where = "the request's texts" if texts > 1 else "the text"
+            raise InvalidInput(
+                f"{where} hold at least {count} distinct sentences to translate, over the limit "
+                f"max_queued_sentences={limit} (the most one model queues): it could never be queued; "
+                "send the text in smaller parts", limit="max_queued_sentences")
+
+    def _segment(self, text: str, index: int, source: str, target: str, name: str,
                  presegmented: bool, roles: frozenset[Role], translate_duplicates: bool) -> _Text:
         if not text.strip():
             return _Text(Document(text, source, []), None)
@@ -258,10 +291,15 @@ class TranslationEngine:
         job = _Text(document, model, found)
         job.selected = [s for s in document.sentences
                         if s.role in roles and (translate_duplicates or s.duplicate_of is None)]
-        limit = self.config.max_input_tokens
+        return job
+
+    def _tokenize(self, job: _Text) -> None:
+        """The selected sentences' pieces, long ones cut into chunks the model accepts."""
+        if job.model is None:
+            return
+        model, limit = job.model, self.config.max_input_tokens
         pieces = model.encode([s.text for s in job.selected]) if job.selected else []
         job.chunks = {s.index: split_long(p, limit) for s, p in zip(job.selected, pieces)}
-        return job
 
     async def _decode(self, jobs: list[_Text], options: DecodeOptions) -> None:
         """Send every chunk of every text to its model's scheduler in one go per model."""
