@@ -1,0 +1,169 @@
+"""The library's storage at scale, without the encoder: size on disk, bulk ingest, nearest/by_names latency.
+
+    python benchmarks/library_store.py [--articles 100000] [--sentences 20] [--dimension 512] [--postgres]
+
+Fills a fresh library with synthetic prepared articles (random unit vectors, 12 name keys each from a
+vocabulary of 20,000, short texts) through Store.put_many in batches of 500, then times `--queries`
+nearest() calls (k=20; unfiltered, and with a language + 7-day window filter), by_names() with 8 keys and
+sentences() of 5 articles. The baseline, measured in the same run, is the floor for an exact search: one
+numpy float32 matrix-vector product and argpartition over an in-memory matrix of the same size. Printed:
+bytes on disk per article and per sentence (stats().bytes_on_disk), put_many articles/s (storage only,
+no embedding), p50/p95 of each call and the ratio of nearest's p95 to the baseline's, and the process's
+RSS growth from loading the vector matrix (SQLite). `--postgres` runs the same against PostgreSQL +
+pgvector (HNSW) started from the pgserver wheel in a temp dir (unix socket). One thread; figures vary with
+the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as the search target is stated
+
+import numpy as np  # noqa: E402
+
+from crosswire_server.library.records import ArticleInput, PreparedArticle  # noqa: E402
+from crosswire_server.library.store import Store, open_store  # noqa: E402
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def synthetic(i: int, rng: np.random.Generator, sentences: int, dimension: int) -> PreparedArticle:
+    """Article i: random unit sentence embeddings, a mean vector, 12 name keys, a date within 2024."""
+    embeddings = rng.standard_normal((sentences, dimension), dtype=np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    vector = embeddings.mean(axis=0)
+    text = " ".join(f"Sentence {j} of synthetic article {i}, about nothing in particular." for j in range(sentences))
+    published = START + timedelta(hours=int(rng.integers(0, 366 * 24)))
+    return PreparedArticle(
+        article=ArticleInput(f"a{i}.txt", text, f"outlet{i % 50}", f"https://news.example/{i}", f"Title {i}",
+                             published, "en" if i % 10 else "de"),
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        sentences=[f"Sentence {j} of synthetic article {i}." for j in range(sentences)],
+        roles=["body"] * sentences,
+        embeddings=embeddings,
+        vector=vector / np.linalg.norm(vector),
+        names=[f"name{k}" for k in rng.integers(0, 20_000, 12)],
+        encoder="synthetic",
+    )
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(calls: list, repeat: int = 1) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of running each zero-argument call."""
+    times = []
+    for call in calls * repeat:
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def fill(store: Store, args: argparse.Namespace) -> float:
+    """Put every article in batches; returns articles per second."""
+    rng = np.random.default_rng(1)
+    spent = 0.0
+    for first in range(0, args.articles, 500):
+        batch = [synthetic(i, rng, args.sentences, args.dimension)
+                 for i in range(first, min(first + 500, args.articles))]
+        started = time.perf_counter()
+        store.put_many(batch)
+        spent += time.perf_counter() - started
+        if first % 10_000 == 0:
+            print(f"  {first + len(batch)} articles ...", flush=True)
+    return args.articles / spent
+
+
+def measure(store: Store, args: argparse.Namespace, label: str) -> float:
+    """Prints the figures for one backend; returns nearest()'s unfiltered p95."""
+    rate = fill(store, args)
+    stats = store.stats()
+    rng = np.random.default_rng(2)
+    queries = rng.standard_normal((args.queries, args.dimension), dtype=np.float32)
+    before = rss_mb()
+    started = time.perf_counter()
+    store.nearest(queries[0], 20)
+    first_ms = (time.perf_counter() - started) * 1000
+    grown = rss_mb() - before
+    plain = timed([lambda q=q: store.nearest(q, 20) for q in queries])
+    day = [START + timedelta(days=int(d)) for d in rng.integers(0, 360, args.queries)]
+    window = timed([lambda q=q, d=d: store.nearest(q, 20, language="en", since=d - timedelta(days=3),
+                                                   until=d + timedelta(days=4)) for q, d in zip(queries, day)])
+    names = timed([lambda k=k: store.by_names([f"name{x}" for x in k], 50)
+                   for k in rng.integers(0, 20_000, (args.queries, 8))])
+    ids = [a.id for a in store.list(limit=200)]
+    sentences = timed([lambda s=s: store.sentences(ids[s:s + 5]) for s in range(0, 200, 5)])
+    print(f"{label}: {stats.articles} articles, {stats.sentences} sentences")
+    print(f"  on disk: {stats.bytes_on_disk / 2**20:.0f} MiB = {stats.bytes_on_disk / stats.articles / 1024:.1f} KiB "
+          f"per article, {stats.bytes_on_disk / stats.sentences:.0f} B per sentence")
+    print(f"  put_many: {rate:.0f} articles/s (storage only)")
+    print(f"  first nearest (loads the matrix): {first_ms:.0f} ms, RSS +{grown:.0f} MiB")
+    print(f"  nearest k=20:               p50 {plain[0]:6.1f} ms  p95 {plain[1]:6.1f} ms")
+    print(f"  nearest, language + 7 days: p50 {window[0]:6.1f} ms  p95 {window[1]:6.1f} ms")
+    print(f"  by_names 8 keys:            p50 {names[0]:6.1f} ms  p95 {names[1]:6.1f} ms")
+    print(f"  sentences of 5 articles:    p50 {sentences[0]:6.1f} ms  p95 {sentences[1]:6.1f} ms")
+    return plain[1]
+
+
+def baseline(args: argparse.Namespace) -> float:
+    """p95 of an exact top 20 by one float32 matrix-vector product over a matrix of the same size."""
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((args.articles, args.dimension), dtype=np.float32)
+    queries = rng.standard_normal((args.queries, args.dimension), dtype=np.float32)
+
+    def top(q: np.ndarray) -> None:
+        scores = matrix @ q
+        np.argpartition(-scores, 19)[:20]
+
+    p50, p95 = timed([lambda q=q: top(q) for q in queries])
+    print(f"baseline (numpy matmul + argpartition, {args.articles} x {args.dimension} float32): "
+          f"p50 {p50:.1f} ms  p95 {p95:.1f} ms")
+    return p95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--sentences", type=int, default=20, help="sentences per article")
+    parser.add_argument("--dimension", type=int, default=512)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--postgres", action="store_true", help="also PostgreSQL + pgvector (pgserver)")
+    args = parser.parse_args()
+    floor = baseline(args)
+    with tempfile.TemporaryDirectory(prefix="crosswire-library-bench-") as folder:
+        store = open_store(Path(folder) / "library.sqlite3")
+        p95 = measure(store, args, "SQLite")
+        store.close()
+        print(f"  nearest p95 / baseline p95: {p95 / floor:.2f}")
+    if args.postgres:
+        import pgserver
+
+        folder = tempfile.mkdtemp(prefix="crosswire-library-bench-pg-")
+        server = pgserver.get_server(folder, cleanup_mode="delete")
+        try:
+            store = open_store(server.get_uri())
+            p95 = measure(store, args, "PostgreSQL + pgvector")
+            store.close()
+            print(f"  nearest p95 / baseline p95: {p95 / floor:.2f}")
+        finally:
+            server.cleanup()
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
