@@ -224,6 +224,15 @@ def rank(report: Report, found: dict[str, _Candidate], named: dict[str, list[str
     return sorted(found.values(), key=lambda c: (-c.score, c.id))
 
 
+class _CheckedAligner(Aligner):
+    """The aligner for a report and articles whose languages search and ingest have already checked:
+    identifying each text's language again would cost more than linking their sentences."""
+
+    def _validate(self, source: Document, targets: Sequence[Document], names: list[str],
+                  roles: frozenset[Role]) -> None:
+        self.limits.check_targets(len(targets))
+
+
 def _article_document(article: StoredArticle, sentences: list[str]) -> Document:
     """A stored article as the aligner takes it: its kept sentences, one per line."""
     parts, position = [], 0
@@ -255,7 +264,7 @@ def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float
         group = [item for item in chosen if item[1].language == language]
         for start in range(0, len(group), _ALIGN_BATCH):
             batch = group[start:start + _ALIGN_BATCH]
-            aligner = Aligner(embedder=_StoredVectors(known, encoder), dictionary=dictionary)  # type: ignore[arg-type]
+            aligner = _CheckedAligner(embedder=_StoredVectors(known, encoder), dictionary=dictionary)  # type: ignore[arg-type]
             comparison = aligner.compare(
                 report.document, [_article_document(article, c.sentences) for c, article, _ in batch],
                 names=[article.id for _, article, _ in batch], translations=translator,
