@@ -78,7 +78,9 @@ def test_compare_json_and_html(capsys, files, local, tmp_path: Path) -> None:
     page = tmp_path / "out.html"
     out = run_json(capsys, ["compare", files["report.txt"], files["sport.txt"], files["tass.txt"],
                             "--format", "json", "--html", str(page), *local])
-    assert set(out) == {"alignment", "documents", "rows", "only_in_report", "only_in_coverage", "translated"}
+    assert set(out) == {"alignment", "documents", "rows", "only_in_report", "only_in_coverage", "translated",
+                        "library_articles"}
+    assert out["library_articles"] == []  # none without --library
     assert [d["target_doc"] for d in out["documents"]] == [1, 0]
     assert out["documents"][0]["name"] == files["tass.txt"] and out["documents"][0]["score"] > out["documents"][1]["score"]
     assert [row["source"] for row in out["rows"]] == [0, 1, 2]

@@ -360,6 +360,7 @@ def comparison_to_pb(comparison: Comparison, report_name: str = "") -> al_pb.Com
         only_in_report=comparison.only_in_report,
         only_in_coverage=[al_pb.SentenceRef(target_doc=r.target_doc, index=r.index) for r in comparison.only_in_coverage],
         translated=any(row.translation is not None for row in comparison.rows),
+        library_articles=[article_to_pb(article) for article in comparison.library_articles],
     )
 
 

@@ -19,7 +19,7 @@ import crosswire
 # around the CLI's own one-line message; read when grpc is first imported, so set before that.
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-COMMANDS = ["serve", "translate", "segment", "models", "align", "compare", "keys"]
+COMMANDS = ["serve", "translate", "segment", "models", "align", "compare", "library", "keys"]
 
 
 class CLIError(Exception):

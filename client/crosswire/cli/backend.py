@@ -112,7 +112,7 @@ def remote_failure(address: str, timeout: float, error: CrosswireError) -> str:
         return f"no answer from the server at {address} within {timeout:g} s (raise --timeout)"
     if error.code == grpc.StatusCode.UNIMPLEMENTED:
         return f"the server at {address} does not offer this call: is it a Crosswire server?"
-    if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+    if error.code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
         return error.details  # names the field or limit, word for word as in-process
     if error.code == grpc.StatusCode.UNAUTHENTICATED:
         return (f"the server at {address} refused the call: {error.details}; "
@@ -175,6 +175,15 @@ class RemoteBackend:
 
     def compare(self, report: str, articles: Sequence[str], **settings: Unpack[CompareSettings]) -> Comparison:
         return self._call(self._client.compare, report, list(articles), **settings)
+
+    def library(self, method: str, *positional: Any, **settings: Any) -> Any:
+        """One of the client's library calls (add_articles, search, ...; a listing is read whole), failures as one line."""
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = getattr(self._client, method)(*args, **kwargs)
+            return list(result) if isinstance(result, Iterator) else result
+
+        return self._call(call, *positional, **settings)
 
     def close(self) -> None:
         self._client.close()
