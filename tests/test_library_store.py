@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -307,3 +308,17 @@ def test_kill_9_during_ingest_loses_nothing_acknowledged(location: str) -> None:
         assert len(acknowledged) <= stats.articles <= len(acknowledged) + 1
         assert stats.sentences == sum(a.n_sentences for a in store.list(limit=10_000))
         assert store.put(prepared("after the crash")).status == "added"
+
+
+def test_a_library_of_another_schema_version_is_refused(location: str) -> None:
+    open_store(location).close()
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as db:
+            db.execute("UPDATE crosswire.meta SET value = '99' WHERE key = 'schema_version'")
+    else:
+        with sqlite3.connect(location) as db:
+            db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(InvalidInput, match="schema version 99"):
+        open_store(location)

@@ -107,7 +107,11 @@ class PostgresStore:
         self._connections: list[psycopg.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
-        self._create_schema()
+        try:
+            self._create_schema()
+        except BaseException:
+            self.close()
+            raise
 
     def _db(self) -> psycopg.Connection:
         db = getattr(self._local, "db", None)

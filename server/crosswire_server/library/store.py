@@ -81,6 +81,9 @@ class Store(Protocol):
     def stats(self) -> LibraryStats:
         """Counts, time range and size on disk."""
 
+    def integrity_check(self) -> str:
+        """"ok" when the storage is sound and every article has all its sentences and its vector, else what is wrong."""
+
     def close(self) -> None:
         """Release connections; the store cannot be used after."""
 
@@ -89,7 +92,13 @@ def open_store(location: str | os.PathLike[str]) -> Store:
     """A `postgresql://` (or `postgres://`) URL opens PostgresStore; anything else is a SQLite file path."""
     text = os.fspath(location)
     if text.startswith(("postgresql://", "postgres://")):
-        from crosswire_server.library.postgres import PostgresStore
+        try:
+            from crosswire_server.library.postgres import PostgresStore
+        except ImportError as error:
+            raise InvalidInput(
+                f"a PostgreSQL library needs psycopg and pgvector (pip install 'crosswire[postgres]'): {error}",
+                field="library",
+            ) from error
 
         return PostgresStore(text)
     return SQLiteStore(text)
@@ -353,7 +362,11 @@ class SQLiteStore:
         self._index_removals = ""
         self._connections_lock = threading.Lock()
         self._index_lock = threading.Lock()
-        self._create_schema()
+        try:
+            self._create_schema()
+        except BaseException:
+            self.close()
+            raise
 
     # connections and transactions
 
