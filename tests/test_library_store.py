@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from support.library_articles import DIMENSION, prepared, unit
 
-from crosswire_server.errors import InvalidInput
+from crosswire_server.errors import InvalidInput, NotReady
 from crosswire_server.library.store import Store, open_store
 
 TESTS = Path(__file__).parent
@@ -322,3 +322,21 @@ def test_a_library_of_another_schema_version_is_refused(location: str) -> None:
             db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(InvalidInput, match="schema version 99"):
         open_store(location)
+
+
+def test_a_location_that_is_no_library_gives_a_clear_error(tmp_path: Path) -> None:
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("just some notes, not a database\n" * 100)
+    with pytest.raises(InvalidInput, match="notes.txt cannot be opened as a library") as error:
+        open_store(not_sqlite)
+    assert error.value.field == "library"
+    with pytest.raises(NotReady, match="PostgreSQL library cannot be reached"):
+        open_store(f"postgresql://postgres@127.0.0.1:{_closed_port()}/nothing")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -13,7 +13,7 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from crosswire_server.errors import InvalidInput
+from crosswire_server.errors import InvalidInput, NotReady
 from crosswire_server.library.records import AddResult, LibraryStats, PreparedArticle, StoredArticle
 from crosswire_server.library.store import (
     SCHEMA_VERSION,
@@ -109,6 +109,9 @@ class PostgresStore:
         self._closed = False
         try:
             self._create_schema()
+        except psycopg.OperationalError as error:
+            self.close()
+            raise NotReady(f"the PostgreSQL library cannot be reached: {error}") from error
         except BaseException:
             self.close()
             raise

@@ -30,8 +30,8 @@ class Store(Protocol):
 
     The same URL or the same content hash is one article: the same content again is "unchanged", new text under a
     known URL "replaced" (its old sentences and keys go; when the new text is already another article's, that
-    article's id comes back "unchanged" and the URL keeps its old text). Time filters (`since`, `until`, UTC) keep articles published
-    in [since, until] and those without a published time, which cannot be placed outside a window.
+    article's id comes back "unchanged" and the URL keeps its old text). Time filters (`since`, `until`, UTC) keep
+    articles published in [since, until] and those without a published time, which cannot be placed outside one.
     """
 
     backend: str
@@ -364,6 +364,9 @@ class SQLiteStore:
         self._index_lock = threading.Lock()
         try:
             self._create_schema()
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise InvalidInput(f"{self.path} cannot be opened as a library: {error}", field="library") from error
         except BaseException:
             self.close()
             raise
