@@ -138,3 +138,16 @@ def test_tls_over_an_address_list(tiny_models_dir: Path, tmp_path: Path) -> None
             with Client(listed, root_certificates=cert.read_bytes(), timeout=10) as client:
                 assert {client.health("crosswire.v1.SegmentationService") for _ in range(4)} == {"SERVING"}
                 assert client.segment("Первое предложение. Второе.", "ru").sentences
+
+
+@needs_openssl
+def test_a_command_runs_on_an_address_list_over_tls(tmp_path: Path) -> None:
+    key, cert = self_signed(tmp_path)
+    tls = {"tls_cert": str(cert), "tls_key": str(key), "wait_ready": False}
+    with ServerThread(tmp_path / "a", **tls) as first, ServerThread(tmp_path / "b", **tls) as second:
+        listed = f"localhost:{first.port},localhost:{second.port}"
+        done = subprocess.run([sys.executable, "-m", "crosswire", "segment", "--lang", "ru", "--server", listed,
+                               "--tls-ca", str(cert), "-"], input="Первое предложение. Второе.", capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Первое предложение." in done.stdout and "Второе." in done.stdout
