@@ -88,10 +88,26 @@ def test_every_service_is_covered_health_included(channel: grpc.Channel) -> None
     assert "grpc.health.v1.HealthCheckRequest" in error.details() and fields == ["service"]
 
 
-def test_a_refused_request_leaves_a_log_line(channel: grpc.Channel, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="crosswire.requests"):
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_refused_request_leaves_a_log_line(channel: grpc.Channel) -> None:
+    logger, records = logging.getLogger("crosswire.requests"), Records()
+    level = logger.level
+    logger.addHandler(records)
+    logger.setLevel(logging.INFO)
+    try:
         refused(channel, SEGMENT, BAD_UTF8)
-    lines = [r.fields for r in caplog.records if r.name == "crosswire.requests"]
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+    lines = [r.fields for r in records.records]
     assert any(f["method"] == "Segment" and f["status"] == "INVALID_ARGUMENT" and "UTF-8" in f["error"]
                and f["bytes"] == len(BAD_UTF8) for f in lines)
 

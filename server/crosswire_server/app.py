@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crosswire.v1 import (
     alignment_pb2,
@@ -35,6 +35,7 @@ from crosswire_server.rpc.malformed import DecodeGuard
 from crosswire_server.rpc.library import LibraryServicer
 from crosswire_server.rpc.reflection import enable_reflection
 from crosswire_server.rpc.segmentation import SegmentationServicer
+from crosswire_server.rpc.shutdown import ClosingHealthServicer
 from crosswire_server.rpc.translation import TranslationServicer
 from crosswire_server.translation import TranslationEngine
 
@@ -99,7 +100,7 @@ class CrosswireServer:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        self._health = health.aio.HealthServicer()
+        self._health = ClosingHealthServicer(self.runtime.stopping)
         self._services = [TRANSLATION_SERVICE, SEGMENTATION_SERVICE, ALIGNMENT_SERVICE, LIBRARY_SERVICE]
         translation_pb2_grpc.add_TranslationServiceServicer_to_server(TranslationServicer(self.runtime), self._server)
         segmentation_pb2_grpc.add_SegmentationServiceServicer_to_server(SegmentationServicer(self.runtime), self._server)
@@ -202,8 +203,9 @@ class CrosswireServer:
             await self._encoder
 
     async def stop(self, grace: float | None = None) -> None:
-        """Go NOT_SERVING, let in-flight requests finish within the grace period, then stop."""
+        """Go NOT_SERVING, end idle streams, let in-flight requests finish within the grace period, then stop."""
         await self._health.enter_graceful_shutdown()
+        self.runtime.stopping.set()
         for task in (self._loading, self._encoder):
             if task is not None:
                 task.cancel()

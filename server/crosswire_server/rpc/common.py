@@ -65,6 +65,8 @@ class Runtime:
         self.metrics: Metrics | None = None
         self._engine: TranslationEngine | None = None
         self._problem = "models are still loading; retry shortly"
+        #: Set when the server starts shutting down: long-lived calls end then (rpc/shutdown.py).
+        self.stopping = asyncio.Event()
 
     @property
     def engine(self) -> TranslationEngine:

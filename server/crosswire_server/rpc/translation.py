@@ -13,10 +13,11 @@ from crosswire.v1 import translation_pb2 as pb
 from crosswire.v1 import translation_pb2_grpc as pb_grpc
 
 from crosswire_server.batching import DecodeOptions
-from crosswire_server.errors import CrosswireError
+from crosswire_server.errors import CrosswireError, NotReady
 from crosswire_server.logs import clip
-from crosswire_server.rpc.common import Runtime, handling, roles_from_request, status_for
+from crosswire_server.rpc.common import RequestRecord, Runtime, handling, roles_from_request, status_for
 from crosswire_server.rpc.malformed import Undecodable
+from crosswire_server.rpc.shutdown import ENDED, SHUTTING_DOWN, STOPPED, next_unless
 from crosswire_server.translation import TranslationEngine
 
 
@@ -85,25 +86,36 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
     async def TranslateStream(
         self, request_iterator: AsyncIterator[pb.TranslateStreamRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranslateStreamResponse]:
+        """Translate each message as it comes, at most max_stream_in_flight unanswered at once.
+
+        Flow control: a message holds its slot until its answer has been handed to the
+        transport, so a client that stops reading stops the server reading its stream
+        (and gRPC's flow control stops the client sending): the stream's memory stays
+        bounded by max_stream_in_flight items. On shutdown the stream stops reading,
+        delivers what it has in flight and ends with UNAVAILABLE.
+        """
         async with handling(context, "TranslateStream", self._runtime) as record:
             engine = self._runtime.engine
+            slots = asyncio.Semaphore(self._runtime.config.max_stream_in_flight)
             responses: asyncio.Queue[pb.TranslateStreamResponse | None] = asyncio.Queue()
-            reader = asyncio.create_task(self._read_stream(engine, request_iterator, responses, record))
+            reader = asyncio.create_task(self._read_stream(engine, request_iterator, responses, slots, record))
             try:
                 while (response := await responses.get()) is not None:
                     yield response
-                await reader
+                    slots.release()
+                if await reader:
+                    raise NotReady(SHUTTING_DOWN)
             finally:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
 
     async def _read_stream(self, engine: TranslationEngine, requests: AsyncIterator[pb.TranslateStreamRequest],
-                           responses: asyncio.Queue, record) -> None:
-        """Start a translation per incoming item (at most max_stream_in_flight at once)."""
-        slots = asyncio.Semaphore(self._runtime.config.max_stream_in_flight)
+                           responses: asyncio.Queue, slots: asyncio.Semaphore, record: RequestRecord) -> bool:
+        """Start a translation per incoming item, each once it has a slot; True if shutdown stopped the reading."""
         first_use: dict[str, int] = {}  # id -> sequence of the message that used it first
         tasks: set[asyncio.Task] = set()
         counts = {"texts": 0, "characters": 0}
+        stopped = False
 
         async def one(item: pb.TranslateStreamRequest, item_id: str, sequence: int) -> None:
             try:
@@ -119,16 +131,18 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
             except CrosswireError as exc:
                 error = pb.StreamError(code=status_for(exc).value[0], message=str(exc))
                 response = pb.TranslateStreamResponse(id=item_id, sequence=sequence, error=error)
-            finally:
-                slots.release()
             await responses.put(response)
 
         try:
             position = 0
-            async for item in requests:
-                await slots.acquire()
+            items = aiter(requests)
+            while True:
+                await slots.acquire()  # released once this message's answer is sent
+                item = await next_unless(items, self._runtime.stopping)
+                if item is ENDED or item is STOPPED:
+                    stopped = item is STOPPED
+                    break
                 if isinstance(item, Undecodable):  # this frame only: the stream goes on
-                    slots.release()
                     await responses.put(_undecodable(item, position))
                     position += 1
                     continue
@@ -136,7 +150,6 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 counts["characters"] += len(item.text)
                 item_id = item.id or str(position)
                 if item_id in first_use:
-                    slots.release()
                     await responses.put(_repeated_id(item_id, position, first_use[item_id]))
                 else:
                     first_use[item_id] = position
@@ -150,6 +163,7 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 task.cancel()
             record.add(**counts)
             await responses.put(None)
+        return stopped
 
     async def ListModels(self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
         async with handling(context, "ListModels", self._runtime):
