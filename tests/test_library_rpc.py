@@ -139,6 +139,9 @@ def test_search_finds_the_article_that_covers_the_report(client: Client) -> None
     assert hits[0].coverage is Coverage.SAME_EVENT
     assert {"Kerry", "Stoltenberg"} <= set(hits[0].shared_names)
     assert hits[0].pairs and {(p.report_sentence, p.article_sentence) for p in hits[0].pairs} >= {(1, 1)}
+    kerry = next(p for p in hits[0].pairs if p.report_sentence == 1)
+    assert kerry.report_text.startswith("Госсекретарь США") and kerry.article_text.startswith("US Secretary")
+    assert [p.similarity for p in hits[0].pairs] == sorted((p.similarity for p in hits[0].pairs), reverse=True)
     assert all(hits[0].score > hit.score for hit in hits[1:]) and len(hits) <= 3
 
 

@@ -74,6 +74,7 @@ class SearchHit:
     shared_names: list[str]
     pairs: list[tuple[int, int, float]]  # (report sentence i, article sentence j, similarity)
     coverage: str
+    pair_texts: list[tuple[str, str]] = field(default_factory=list)  # (report sentence, article sentence) per pair
 
 
 @dataclass(frozen=True)

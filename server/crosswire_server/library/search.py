@@ -279,8 +279,10 @@ def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float
                 if coverage is Coverage.SAME_EVENT and time_factor(report.published, article.published,
                                                                    settings.window_days) < 1.0:
                     coverage = Coverage.SAME_TOPIC
+                pairs = pairs or _fallback_pairs(report, candidate)
+                texts = [(report.document.sentences[i].text, candidate.sentences[j]) for i, j, _ in pairs]
                 hits.append(SearchHit(article, round(score, 4), list(dict.fromkeys(doc.shared_names)),
-                                      pairs or _fallback_pairs(report, candidate), coverage.value))
+                                      pairs, coverage.value, texts))
     return sorted(hits, key=lambda hit: (-hit.score, hit.article.id))
 
 

@@ -78,26 +78,16 @@ def _coverage(value: str) -> int:
 
 def hit_to_pb(hit: SearchHit) -> pb.SearchHit:
     """A search hit as a SearchHit message (the article without its text; pairs most similar first)."""
-    pairs = sorted(hit.pairs, key=lambda pair: -pair[2])
+    texts = hit.pair_texts or [("", "")] * len(hit.pairs)
+    pairs = sorted(zip(hit.pairs, texts), key=lambda item: -item[0][2])
     return pb.SearchHit(
         article=article_to_pb(hit.article, text=False),
         score=hit.score,
         shared_names=hit.shared_names,
-        pairs=[pb.SentencePair(report_sentence=i, article_sentence=j, similarity=similarity,
-                               **_pair_texts(hit, i, j)) for i, j, similarity in pairs],
+        pairs=[pb.SentencePair(report_sentence=i, article_sentence=j, similarity=similarity, report_text=report,
+                               article_text=article) for (i, j, similarity), (report, article) in pairs],
         coverage=_coverage(hit.coverage),
     )
-
-
-def _pair_texts(hit: SearchHit, i: int, j: int) -> dict[str, str]:
-    """The texts of a pair's sentences where the hit carries them."""
-    texts = {}
-    report, article = getattr(hit, "report_sentences", None), getattr(hit, "article_sentences", None)
-    if report is not None and 0 <= i < len(report):
-        texts["report_text"] = report[i]
-    if article is not None and 0 <= j < len(article):
-        texts["article_text"] = article[j]
-    return texts
 
 
 def stats_to_pb(stats: LibraryStats) -> pb.StatsResponse:
