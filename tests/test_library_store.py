@@ -38,11 +38,15 @@ def store(location: str) -> Iterator[Store]:
     opened.close()
 
 
-def child(location: str, prefix: str, count: int) -> subprocess.Popen:
-    """A separate process that puts `count` articles and prints each id once put() returned."""
+def child(location: str, prefix: str, count: int, *, wait: bool = False) -> subprocess.Popen:
+    """A separate process that puts `count` articles and prints each id once put() returned.
+
+    With `wait` it prints "ready" and starts writing when it reads a line.
+    """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
-        [sys.executable, "-m", "support.library_articles", location, prefix, str(count)],
+        [sys.executable, "-m", "support.library_articles", location, prefix, str(count), *(["wait"] if wait else [])],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -242,12 +246,16 @@ def test_two_writer_threads_lose_nothing(store: Store) -> None:
 
 def test_two_writer_processes_lose_nothing(location: str) -> None:
     open_store(location).close()  # the schema exists before both start; each would also create it safely
-    writers = [child(location, prefix, 30) for prefix in ("p", "q")]
+    writers = [child(location, prefix, 60, wait=True) for prefix in ("p", "q")]
+    assert [writer.stdout.readline() for writer in writers] == ["ready\n", "ready\n"]
+    for writer in writers:  # both are open before either writes, so their writes interleave
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
     outputs = [writer.communicate(timeout=120)[0].split() for writer in writers]
     assert [writer.returncode for writer in writers] == [0, 0]
     with open_store(location) as store:
-        assert [len(ids) for ids in outputs] == [30, 30]
-        assert store.stats().articles == 60
+        assert [len(ids) for ids in outputs] == [60, 60]
+        assert store.stats().articles == 120
         assert all(store.get(ident) is not None for ids in outputs for ident in ids)
         assert store.integrity_check() == "ok"
 

@@ -1,6 +1,6 @@
 """Prepared articles for the library store tests: random but deterministic vectors, small texts, no encoder.
 
-Also the body of the child processes those tests start (`python -m support.library_articles LOCATION PREFIX N`):
+Also the body of the child processes those tests start (`python -m support.library_articles LOCATION PREFIX N [wait]`):
 it puts N articles and prints each id only after put() returned, so the parent knows what was acknowledged.
 """
 
@@ -55,11 +55,18 @@ def prepared(
     )
 
 
-def ingest(location: str, prefix: str, count: int) -> None:
-    """Put `count` articles, printing each acknowledged id; the kill -9 and two-writer tests run this."""
+def ingest(location: str, prefix: str, count: int, wait: bool = False) -> None:
+    """Put `count` articles, printing each acknowledged id; the kill -9 and two-writer tests run this.
+
+    With `wait`, prints "ready" once the store is open and starts only when a line arrives on stdin, so that
+    several writers can be started together.
+    """
     from crosswire_server.library.store import open_store
 
     store = open_store(location)
+    if wait:
+        print("ready", flush=True)
+        sys.stdin.readline()
     for i in range(count):
         result = store.put(prepared(f"{prefix}-{i}", n=2 + i % 7, names=(f"key-{i % 13}",)))
         print(result.id, flush=True)
@@ -67,4 +74,4 @@ def ingest(location: str, prefix: str, count: int) -> None:
 
 
 if __name__ == "__main__":
-    ingest(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    ingest(sys.argv[1], sys.argv[2], int(sys.argv[3]), wait=sys.argv[4:] == ["wait"])
