@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import grpc
 
@@ -24,9 +23,7 @@ from crosswire_server.alignment.jobs import AlignJob, TranslateFn, align_texts, 
 from crosswire_server.errors import InvalidInput, NotReady
 from crosswire_server.rpc.common import Runtime, handling, roles_from_request
 from crosswire_server.rpc.details import field_of
-
-if TYPE_CHECKING:
-    from crosswire_server.rpc.library import LibraryCalls
+from crosswire_server.rpc.library import LibraryCalls, translator
 
 # Compare's documents are report and articles on the wire; the core calls them source and targets.
 _COMPARE_FIELDS = {"source": "report", "targets": "articles"}
@@ -117,7 +114,9 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             if request.HasField("library"):
                 if self._library is None:
                     raise NotReady("this server has no article library")
-                found = await asyncio.to_thread(self._library.select, request)
+                found = await asyncio.to_thread(self._library.select, request,
+                                                translator(self._runtime, request.source_language or "ru",
+                                                           request.target_language or "en"))
             articles = [*request.articles, *(pb.InputDocument(name=a.name, text=a.text) for a in found)]
             job, translate = self._job(request.report, articles, request)
             record.add(targets=len(job.targets), from_library=len(found), translated=translate is not None)

@@ -10,6 +10,7 @@ so every path checks and answers the same. The library opens on first use
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from crosswire.types import LANGUAGE_CODE
+from crosswire.types import LANGUAGE_CODE, LanguagePair
 from crosswire.v1 import alignment_pb2 as al_pb
 from crosswire.v1 import article_pb2 as art_pb
 from crosswire.v1 import library_pb2 as pb
 from crosswire.v1 import library_pb2_grpc as pb_grpc
+from crosswire_server.alignment.jobs import in_batches
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotFound, NotReady
 from crosswire_server.logs import clip
@@ -30,6 +32,7 @@ from crosswire_server.rpc.common import Runtime, handling
 if TYPE_CHECKING:
     from crosswire_server.library import Library
     from crosswire_server.library.records import AddResult, ArticleInput, LibraryStats, SearchHit, StoredArticle
+    from crosswire_server.library.search import Translator
 
 #: k when a selection leaves it 0; ListArticles' page size when a request leaves it 0.
 DEFAULT_K = 5
@@ -236,17 +239,18 @@ class LibraryCalls:
                                field=language_field)
         return text, language.lower() or None
 
-    def search(self, request: pb.SearchRequest) -> pb.SearchResponse:
+    def search(self, request: pb.SearchRequest, translator: Translator | None = None) -> pb.SearchResponse:
+        """The request's hits; `translator` (report sentences -> English) adds machine-translation evidence."""
         report, language = self._report(request.report, request.language, "report", "language")
         settings = self._selection(request.selection, "selection", self.config.max_library_results,
                                    "max_library_results")
-        hits = self.library.search(report, language, **settings)
+        hits = self.library.search(report, language, translator=translator, **settings)
         return pb.SearchResponse(hits=[hit_to_pb(hit) for hit in hits])
 
     def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
         return stats_to_pb(self.library.stats())
 
-    def select(self, request: al_pb.CompareRequest) -> list[art_pb.Article]:
+    def select(self, request: al_pb.CompareRequest, translator: Translator | None = None) -> list[art_pb.Article]:
         """The library articles a CompareRequest asks for (request.library), texts included, best first.
 
         NotFound when the library finds none and the request has no articles of its own.
@@ -255,7 +259,7 @@ class LibraryCalls:
                                         "source_language")
         room = max(self.config.max_align_targets - len(request.articles), 0)
         settings = self._selection(request.library, "library", room, "max_align_targets")
-        hits = self.library.search(report, language, **settings)
+        hits = self.library.search(report, language, translator=translator, **settings)
         if not hits and not request.articles:
             raise NotFound("the library has no article for this report (library.k, library.published, "
                            "library.window and library.outlets choose which may match)", field="library")
@@ -293,10 +297,28 @@ class LibraryServicer(pb_grpc.LibraryServiceServicer):
         return await self._run(context, "ListArticles", self.calls.list, request, "ask for a smaller page_size")
 
     async def Search(self, request: pb.SearchRequest, context: grpc.aio.ServicerContext) -> pb.SearchResponse:
-        return await self._run(context, "Search", self.calls.search, request, "ask for a smaller selection.k")
+        search = functools.partial(self.calls.search, translator=translator(self._runtime, request.language))
+        return await self._run(context, "Search", search, request, "ask for a smaller selection.k")
 
     async def Stats(self, request: pb.StatsRequest, context: grpc.aio.ServicerContext) -> pb.StatsResponse:
         return await self._run(context, "Stats", self.calls.stats, request)
+
+
+def translator(runtime: Runtime, language: str, target: str = "en") -> Translator | None:
+    """A blocking translate function for search, when the report's language is given and a model for the pair is
+    loaded: called from a worker thread, it runs the engine's translation on the server's event loop."""
+    if not language or not runtime.ready:
+        return None
+    engine, pair = runtime.engine, LanguagePair(language.lower(), target)
+    if pair not in engine.pairs():
+        return None
+    loop = asyncio.get_running_loop()
+    translate = in_batches(engine.translate_sentences, runtime.config.max_texts)
+
+    def run(sentences: list[str]) -> list[str]:
+        return asyncio.run_coroutine_threadsafe(translate(sentences, pair.source, pair.target), loop).result()
+
+    return run
 
 
 def _summary(response: Any) -> dict[str, Any]:
