@@ -402,7 +402,9 @@ class PostgresStore:
                 "SELECT count(*), min(published), max(published) FROM articles"
             ).fetchone()
             sentences = db.execute("SELECT count(*) FROM sentences").fetchone()[0]
-            outlets = dict(db.execute("SELECT outlet, count(*) FROM articles GROUP BY outlet ORDER BY outlet").fetchall())
+            outlets = dict(
+                db.execute("SELECT outlet, count(*) FROM articles GROUP BY outlet ORDER BY outlet").fetchall()
+            )
             languages = dict(
                 db.execute("SELECT language, count(*) FROM articles GROUP BY language ORDER BY language").fetchall()
             )

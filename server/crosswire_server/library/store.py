@@ -156,7 +156,9 @@ def dimension_error(expected: int, got: int, encoder: str) -> InvalidInput:
     """The error for a vector of another encoder's size."""
     by = f" by {encoder}" if encoder else ""
     return InvalidInput(
-        f"this library holds {expected}-dimensional vectors{by}; got {got} dimensions", field="vector", limit="dimension"
+        f"this library holds {expected}-dimensional vectors{by}; got {got} dimensions",
+        field="vector",
+        limit="dimension",
     )
 
 
@@ -679,9 +681,13 @@ class SQLiteStore:
     def stats(self) -> LibraryStats:
         """Counts from one snapshot; bytes_on_disk counts the WAL and shared-memory files too."""
         with self._read() as db:
-            articles, oldest, newest = db.execute("SELECT count(*), min(published), max(published) FROM articles").fetchone()
+            articles, oldest, newest = db.execute(
+                "SELECT count(*), min(published), max(published) FROM articles"
+            ).fetchone()
             sentences = db.execute("SELECT count(*) FROM sentences").fetchone()[0]
-            outlets = dict(db.execute("SELECT outlet, count(*) FROM articles GROUP BY outlet ORDER BY outlet").fetchall())
+            outlets = dict(
+                db.execute("SELECT outlet, count(*) FROM articles GROUP BY outlet ORDER BY outlet").fetchall()
+            )
             languages = dict(
                 db.execute("SELECT language, count(*) FROM articles GROUP BY language ORDER BY language").fetchall()
             )
