@@ -166,3 +166,11 @@ def test_the_same_commands_on_a_server(capsys, files, server: ServerThread, libr
     assert compared["library_articles"][0]["name"] == "nato.txt"
     _, err = run(capsys, ["library", "stats", "--library", "x.sqlite3", *remote], status=1)
     assert "--server" in err and len(err.splitlines()) == 1
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(capsys, files, library) -> None:
+    _, err = run(capsys, ["library", "add", files["nato.txt"], files["football.txt"], "--progress", "--format",
+                          "json"])
+    assert "0/2" in err and "article/s" in err  # the bar (tqdm redraws at most every 0.1 s, so maybe only this)
+    _, err = run(capsys, ["library", "add", files["nato.txt"], "--format", "json"])
+    assert err == ""  # stderr is not a terminal here

@@ -143,10 +143,16 @@ class LocalLibrary:
     def add(self, articles: Iterable[Article], progress: Callable[[int], object]) -> list[AddResult]:
         results: list[AddResult] = []
         for request in add_requests(articles, min(BATCH_SIZE, self.calls.config.max_library_batch)):
+            stored = []  # the bar moves as each article is stored, not only once per batch
+
+            def step(result: object) -> None:
+                stored.append(result)
+                progress(1)
+
             with core_errors():
-                response = self.calls.add(request)
+                response = self.calls.add(request, progress=step)
             results += [add_result_from_pb(result) for result in response.results]
-            progress(len(request.articles))
+            progress(len(request.articles) - len(stored))  # those refused before they reached the store
         return results
 
     def search(self, report: str, language: str, chosen: LibrarySelection) -> list[SearchHit]:
