@@ -246,3 +246,12 @@ def test_an_invalid_time_or_an_unsupported_language_refuses_only_that_article(se
     assert statuses == [("future.txt", "ADD_STATUS_REFUSED"), ("other.txt", "ADD_STATUS_REFUSED"),
                         ("fine.txt", "ADD_STATUS_ADDED")]
     assert "published" in response.results[0].reason and "language" in response.results[1].reason
+
+
+def test_a_library_article_over_an_alignment_limit_is_named_as_from_the_library(
+        server: ServerThread, tiny_models_dir: Path) -> None:
+    with ServerThread(tiny_models_dir, max_decoding_length=16, library=str(server.location),
+                      max_align_sentences=1) as strict, Client(strict.address, timeout=120) as client:
+        error = failure(lambda: client.compare(RU.split(". ")[0], [], library=LibrarySelection(k=1)))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT and error.violations[0][0] == "library"
+    assert error.details == "library article 'nato.txt' (library_articles[0]): 2 sentences, the limit is 1 per document"

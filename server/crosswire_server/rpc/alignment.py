@@ -29,9 +29,20 @@ from crosswire_server.rpc.library import LibraryCalls, translator
 _COMPARE_FIELDS = {"source": "report", "targets": "articles"}
 
 
-def _compare_field(error: InvalidInput) -> InvalidInput:
-    """The error with its field path as CompareRequest names it ("targets[2]" -> "articles[2]")."""
-    head, bracket, rest = field_of(error).partition("[")
+def _compare_field(error: InvalidInput, given: int = 0, found: Sequence[str] = ()) -> InvalidInput:
+    """The error with its field path as CompareRequest names it ("targets[2]" -> "articles[2]").
+
+    A target past the request's `given` articles is the library's article found[k]: the error
+    then names it and the field `library`.
+    """
+    path = field_of(error)
+    head, bracket, rest = path.partition("[")
+    index = rest.partition("]")[0]
+    if head == "targets" and index.isdigit() and 0 <= int(index) - given < len(found):
+        reason = str(error).removeprefix(path).lstrip(": ")
+        name = found[int(index) - given]
+        return InvalidInput(f"library article {name!r} (library_articles[{int(index) - given}]): {reason}",
+                            field="library", limit=error.limit)
     error.field = _COMPARE_FIELDS.get(head, head) + bracket + rest
     return error
 
@@ -123,7 +134,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             try:
                 result = await compare_texts(await self.aligner(), job, translate)
             except InvalidInput as exc:
-                raise _compare_field(exc)
+                raise _compare_field(exc, len(request.articles), [a.name for a in found])
             record.add(links=len(result.alignment.links))
             response = comparison_to_pb(result, request.report.name)
             response.library_articles.extend(found)
