@@ -9,7 +9,7 @@ exactly one place, inside the package a client installs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -97,10 +97,36 @@ def sentence_to_pb(sentence: Sentence, offsets: dict[str, int] | None = None) ->
     )
 
 
+def _offsets_in_order(text: str, spans: Iterable[tuple[int, int]]) -> Iterator[dict[str, int]]:
+    """unit_offsets, one span at a time, for spans in text order (a segmenter's sentences): no table of every
+    position, so a text of many sentences holds one span's offsets at a time."""
+    utf8 = utf16 = previous = 0
+    for start, end in spans:
+        found = []
+        for position in (start, end):
+            piece = text[previous:position]
+            utf8 += len(piece.encode("utf-8", "surrogatepass"))
+            utf16 += len(piece.encode("utf-16-le", "surrogatepass")) // 2
+            found.append((utf8, utf16))
+            previous = position
+        yield {"start_utf8": found[0][0], "end_utf8": found[1][0],
+               "start_utf16": found[0][1], "end_utf16": found[1][1]}
+
+
+def _in_order(sentences: Sequence[Sentence] | Sequence[TranslatedSegment]) -> bool:
+    return all(a.end <= b.start for a, b in zip(sentences, sentences[1:])) and all(s.start <= s.end for s in sentences)
+
+
+def _sentence_offsets(document: Document) -> Iterable[dict[str, int]]:
+    spans = ((s.start, s.end) for s in document.sentences)
+    if _in_order(document.sentences):
+        return _offsets_in_order(document.text, spans)
+    return unit_offsets(document.text, list(spans))
+
+
 def sentences_to_pb(document: Document) -> list[seg_pb.Sentence]:
     """A document's Sentence messages, with UTF-8 and UTF-16 offsets beside the code points."""
-    offsets = unit_offsets(document.text, [(s.start, s.end) for s in document.sentences])
-    return [sentence_to_pb(s, o) for s, o in zip(document.sentences, offsets)]
+    return [sentence_to_pb(s, o) for s, o in zip(document.sentences, _sentence_offsets(document))]
 
 
 def sentence_from_pb(message: seg_pb.Sentence) -> Sentence:
@@ -117,12 +143,18 @@ def sentence_from_pb(message: seg_pb.Sentence) -> Sentence:
 
 
 def document_to_pb(document: Document) -> seg_pb.SegmentResponse:
-    return seg_pb.SegmentResponse(
+    """A SegmentResponse; each sentence is added to it directly, not first built as a message of its own."""
+    response = seg_pb.SegmentResponse(
         language=document.language,
-        sentences=sentences_to_pb(document),
         detected_language=document.detected_language,
         language_confidence=document.language_confidence,
     )
+    add = response.sentences.add
+    for s, offsets in zip(document.sentences, _sentence_offsets(document)):
+        add(index=s.index, start=s.start, end=s.end, text=s.text, paragraph=s.paragraph, role=role_to_pb(s.role),
+            is_duplicate=s.duplicate_of is not None, duplicate_of=s.duplicate_of or 0, forced_split=s.forced_split,
+            **offsets)
+    return response
 
 
 def document_from_pb(message: seg_pb.SegmentResponse, text: str) -> Document:
@@ -137,8 +169,12 @@ def _score_kwargs(score: float | None) -> dict:
 
 def translation_to_pb(translation: Translation, source_text: str | None = None) -> tr_pb.TranslationResult:
     """A TranslationResult message; with the `source_text` it translates, the UTF-8 and UTF-16 offsets too."""
-    spans = [(s.start, s.end) for s in translation.segments]
-    offsets = unit_offsets(source_text, spans) if source_text is not None else [{} for _ in spans]
+    segments = translation.segments
+    spans = ((s.start, s.end) for s in segments)
+    if source_text is None:
+        offsets: Iterable[dict[str, int]] = ({} for _ in segments)
+    else:
+        offsets = _offsets_in_order(source_text, spans) if _in_order(segments) else unit_offsets(source_text, list(spans))
     return tr_pb.TranslationResult(
         text=translation.text,
         source_language=translation.source_language,

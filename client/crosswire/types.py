@@ -34,7 +34,7 @@ class Role(str, Enum):
 DEFAULT_ROLES: frozenset[Role] = frozenset({Role.HEADLINE, Role.BODY})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a text may hold hundreds of thousands of sentences
 class Sentence:
     """One sentence of a text, located by code-point offsets into the original."""
 
@@ -71,7 +71,7 @@ class Hypothesis:
     score: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: as many as the text has sentences
 class TranslatedSegment:
     """A source sentence, where it stands in the source text, and its translation."""
 

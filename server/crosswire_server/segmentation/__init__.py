@@ -9,6 +9,7 @@ come in order, and together cover every visible character.
 from __future__ import annotations
 
 import re
+from array import array
 
 from crosswire.types import LANGUAGE_CODE, Document, Role, Sentence
 
@@ -50,32 +51,49 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
     found = identify(text)
     view = View.of(text)
     pieces = _pieces(view.text, max_sentence_chars)
-    spans = [view.original_span(start, end) for start, end, *_ in pieces]
-    roles = [role for *_, role, _ in pieces]
-    duplicates = find_duplicates([view.text[start:end] for start, end, *_ in pieces], roles)
-    sentences = [
-        Sentence(index, start, end, text[start:end], paragraph, role, duplicate_of, forced)
-        for index, ((start, end), (_, _, paragraph, role, forced), duplicate_of) in enumerate(
-            zip(spans, pieces, duplicates)
-        )
-    ]
+    # Pieces in flat arrays, one Sentence per piece and no list of every sentence's text besides:
+    # a text of many short sentences holds a few hundred bytes per sentence at its peak.
+    duplicates = find_duplicates((view.text[a:b] for a, b in zip(pieces.starts, pieces.ends)), pieces.roles)
+    sentences = []
+    for index, duplicate_of in enumerate(duplicates):
+        start, end = view.original_span(pieces.starts[index], pieces.ends[index])
+        sentences.append(Sentence(index, start, end, text[start:end], pieces.paragraphs[index], pieces.roles[index],
+                                  duplicate_of, bool(pieces.forced[index])))
+    del pieces, duplicates
     return Document(text, language.lower() or found.language, sentences, detected_language=found.language,
                     language_confidence=found.confidence)
 
 
-def _pieces(text: str, limit: int) -> list[tuple[int, int, int, Role, bool]]:
-    """(start, end, paragraph, role, forced_split) of every sentence, in view offsets."""
+class _Pieces:
+    """Where each sentence is (view offsets), its paragraph, role and whether it was cut: a column each."""
+
+    def __init__(self) -> None:
+        self.starts = array("q")
+        self.ends = array("q")
+        self.paragraphs = array("q")
+        self.roles: list[Role] = []
+        self.forced = bytearray()
+
+    def add(self, start: int, end: int, paragraph: int, role: Role, forced: bool) -> None:
+        self.starts.append(start)
+        self.ends.append(end)
+        self.paragraphs.append(paragraph)
+        self.roles.append(role)
+        self.forced.append(forced)
+
+
+def _pieces(text: str, limit: int) -> _Pieces:
+    """Every sentence, in view offsets."""
     spans = paragraphs(text)
-    pieces = []
+    pieces = _Pieces()
     for paragraph, ((start, end), part) in enumerate(zip(spans, article_parts(text, spans))):
         if part.dateline_end is not None:
-            pieces.append((start, part.dateline_end, paragraph, Role.DATELINE, False))
+            pieces.add(start, part.dateline_end, paragraph, Role.DATELINE, False)
             start = _SPACE.match(text, part.dateline_end, end).end()
         for sentence_start, sentence_end in split_sentences(text, start, end):
             if sentence_end - sentence_start <= limit:
-                pieces.append((sentence_start, sentence_end, paragraph, part.role, False))
+                pieces.add(sentence_start, sentence_end, paragraph, part.role, False)
             else:
-                pieces.extend(
-                    (a, b, paragraph, part.role, True) for a, b in cut_long(text, sentence_start, sentence_end, limit)
-                )
+                for a, b in cut_long(text, sentence_start, sentence_end, limit):
+                    pieces.add(a, b, paragraph, part.role, True)
     return pieces

@@ -10,7 +10,7 @@ passage, so genuine short repetitions in dialogue are still translated.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from crosswire.types import Role
 
@@ -24,19 +24,22 @@ def normalize(text: str) -> str:
     return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
-def find_duplicates(texts: Sequence[str], roles: Sequence[Role]) -> list[int | None]:
+def find_duplicates(texts: Iterable[str], roles: Sequence[Role]) -> list[int | None]:
     """For each sentence, the index of the earlier sentence it repeats, or None."""
     first: dict[str, int] = {}
     candidates: list[int | None] = []
-    keys = [normalize(text) for text in texts]
-    for index, key in enumerate(keys):
+    words: list[int] = []  # of each sentence, rather than its normalised text: one key per distinct sentence
+    for index, text in enumerate(texts):
+        key = normalize(text)
+        words.append(key.count(" ") + 1)
         earlier = first.setdefault(key, index) if key else index
         candidates.append(earlier if earlier != index else None)
+    del first
     result = []
     for index, earlier in enumerate(candidates):
         if earlier is not None and not (
             roles[index] != Role.BODY
-            or keys[index].count(" ") + 1 >= MIN_WORDS
+            or words[index] >= MIN_WORDS
             or index > 0 and candidates[index - 1] is not None
             or index + 1 < len(candidates) and candidates[index + 1] is not None
         ):

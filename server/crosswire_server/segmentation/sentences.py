@@ -11,6 +11,7 @@ declared is still split sensibly.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from crosswire_server.segmentation.lexicon import (
     BEFORE_NUMBER,
@@ -54,9 +55,10 @@ _NUMBER_RANGE = re.compile(r"[+\-−–]?\d")
 _SOFT_CUT = re.compile(r"[,;:)\]»”\"]\s|\s[—–-]\s")
 
 
-def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """(start, end) of each sentence in text[start:end], a paragraph with no edge whitespace."""
-    spans = []
+def split_sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence in text[start:end], a paragraph with no edge whitespace, one at a time
+    (a paragraph of a hundred thousand sentences never has them all in a list)."""
+    last: tuple[int, int] | None = None  # held back: a trailing " |" may still join it
     begin = checked = start  # text[begin:checked] is known to hold no word character
     for match in _CANDIDATE.finditer(text, start, end):
         cut = match.end()
@@ -64,16 +66,21 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             break
         if match.lastgroup == "cjk" or _is_boundary(text, match, begin, end):
             if _HAS_WORD.search(text, checked, cut):
-                spans.append((begin, cut))
+                if last is not None:
+                    yield last
+                last = (begin, cut)
                 begin = checked = _SPACE.match(text, cut, end).end()
             else:
                 checked = cut
     if begin < end:
-        if spans and not _HAS_WORD.search(text, begin, end):
-            spans[-1] = (spans[-1][0], end)  # a trailing " |" or " *" belongs to the last sentence
+        if last is not None and not _HAS_WORD.search(text, begin, end):
+            last = (last[0], end)  # a trailing " |" or " *" belongs to the last sentence
         else:
-            spans.append((begin, end))
-    return spans
+            if last is not None:
+                yield last
+            last = (begin, end)
+    if last is not None:
+        yield last
 
 
 def cut_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
