@@ -255,3 +255,15 @@ def test_a_library_article_over_an_alignment_limit_is_named_as_from_the_library(
         error = failure(lambda: client.compare(RU.split(". ")[0], [], library=LibrarySelection(k=1)))
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT and error.violations[0][0] == "library"
     assert error.details == "library article 'nato.txt' (library_articles[0]): 2 sentences, the limit is 1 per document"
+
+
+def test_an_article_larger_than_a_request_message_is_refused_alone(server: ServerThread, tiny_models_dir: Path) -> None:
+    huge = Article("huge.txt", "The council met again. " * 20_000)  # 460 KB, over max_message_bytes below
+    small = [Article("ok-1.txt", "The harbour in the northern city froze over after a week of record cold weather."),
+             Article("ok-2.txt", "A new ferry line between the two islands opened on Monday with three daily trips.")]
+    with ServerThread(tiny_models_dir, library=str(server.location), max_message_bytes=200_000) as strict, \
+            Client(strict.address, timeout=120) as client:
+        results = client.add_articles([small[0], huge, small[1]])
+    assert [(r.name, r.status) for r in results] == [("ok-1.txt", AddStatus.ADDED), ("huge.txt", AddStatus.REFUSED),
+                                                     ("ok-2.txt", AddStatus.ADDED)]
+    assert "max_message_bytes" in results[1].reason

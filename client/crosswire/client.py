@@ -287,6 +287,24 @@ def stream_result(message: tr_pb.TranslateStreamResponse) -> StreamResult:
 _HEALTH = {v: k for k, v in health_pb2.HealthCheckResponse.ServingStatus.items()}
 
 
+def _split(request: lib_pb.AddArticlesRequest, error: CrosswireError) -> list[lib_pb.AddArticlesRequest]:
+    """The two halves of a batch the server refused as larger than its max_message_bytes (any other failure is
+    raised): adding is idempotent, so sending them again is safe, and an article too large alone is refused alone."""
+    if error.limit != "max_message_bytes":
+        raise error
+    middle = len(request.articles) // 2
+    return [lib_pb.AddArticlesRequest(articles=request.articles[:middle]),
+            lib_pb.AddArticlesRequest(articles=request.articles[middle:])]
+
+
+def _refused_alone(request: lib_pb.AddArticlesRequest, error: CrosswireError) -> list[lib_pb.AddArticleResult]:
+    """A refused result for an article the server cannot take even alone (over max_message_bytes); else raise."""
+    if error.limit != "max_message_bytes":
+        raise error
+    return [lib_pb.AddArticleResult(name=request.articles[0].name, status=lib_pb.ADD_STATUS_REFUSED,
+                                    reason=error.details)]
+
+
 class _Connection:
     """Channel and stubs shared by both clients; subclasses say how to open the channel."""
 
@@ -393,16 +411,25 @@ class Client(_Connection):
                      progress: Callable[[int], object] | None = None, timeout: float | None = None) -> list[AddResult]:
         """Add articles to the server's library, in batches; one result per article, in order.
 
-        A refused article (empty, binary, too large, unsupported language) gets a result
-        saying why and the others go in. `progress(n)` is called after each batch of n.
+        A refused article (empty, binary, too large, unsupported language, larger than the
+        server takes in one message) gets a result saying why and the others go in.
+        `progress(n)` is called after each batch of n.
         """
         results: list[AddResult] = []
         for request in add_requests(articles, batch_size):
-            response = self._call(self._library.AddArticles, request, timeout)
-            results += [add_result_from_pb(result) for result in response.results]
+            results += [add_result_from_pb(result) for result in self._add_batch(request, timeout)]
             if progress is not None:
                 progress(len(request.articles))
         return results
+
+    def _add_batch(self, request: lib_pb.AddArticlesRequest, timeout: float | None) -> list[lib_pb.AddArticleResult]:
+        """One batch's results; a batch over the server's message limit is sent again in halves (see _split)."""
+        try:
+            return list(self._call(self._library.AddArticles, request, timeout).results)
+        except CrosswireError as error:
+            if len(request.articles) == 1:
+                return _refused_alone(request, error)
+            return [result for half in _split(request, error) for result in self._add_batch(half, timeout)]
 
     def get_article(self, key: str, *, timeout: float | None = None) -> Article:
         """One library article with its text, by id or name; CrosswireError NOT_FOUND when there is none."""
@@ -510,11 +537,19 @@ class AsyncClient(_Connection):
                            timeout: float | None = None) -> list[AddResult]:
         results: list[AddResult] = []
         for request in add_requests(articles, batch_size):
-            response = await self._call(self._library.AddArticles, request, timeout)
-            results += [add_result_from_pb(result) for result in response.results]
+            results += [add_result_from_pb(result) for result in await self._add_batch(request, timeout)]
             if progress is not None:
                 progress(len(request.articles))
         return results
+
+    async def _add_batch(self, request: lib_pb.AddArticlesRequest,
+                         timeout: float | None) -> list[lib_pb.AddArticleResult]:
+        try:
+            return list((await self._call(self._library.AddArticles, request, timeout)).results)
+        except CrosswireError as error:
+            if len(request.articles) == 1:
+                return _refused_alone(request, error)
+            return [result for half in _split(request, error) for result in await self._add_batch(half, timeout)]
 
     async def get_article(self, key: str, *, timeout: float | None = None) -> Article:
         response = await self._call(self._library.GetArticle, lib_pb.GetArticleRequest(key=key), timeout)
