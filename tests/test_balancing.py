@@ -151,3 +151,36 @@ def test_a_command_runs_on_an_address_list_over_tls(tmp_path: Path) -> None:
                               text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Первое предложение." in done.stdout and "Второе." in done.stdout
+
+
+class Unavailable(translation_pb2_grpc.TranslationServiceServicer):
+    """Answers every Translate and ListModels with UNAVAILABLE, counting the attempts."""
+
+    def __init__(self) -> None:
+        self.attempts: Counter = Counter()
+
+    def Translate(self, request, context):
+        self.attempts["Translate"] += 1
+        context.abort(grpc.StatusCode.UNAVAILABLE, "down")
+
+    def ListModels(self, request, context):
+        self.attempts["ListModels"] += 1
+        context.abort(grpc.StatusCode.UNAVAILABLE, "down")
+
+
+def test_a_method_listed_as_not_retried_is_sent_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("crosswire.balancing.NOT_RETRIED", ("crosswire.v1.TranslationService/Translate",))
+    service = Unavailable()
+    server = grpc.server(futures.ThreadPoolExecutor(2))
+    translation_pb2_grpc.add_TranslationServiceServicer_to_server(service, server)
+    address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
+    server.start()
+    try:
+        with Client(address, timeout=20) as client:
+            for call in (lambda: client.translate(["x"]), client.models):
+                with pytest.raises(CrosswireError) as info:
+                    call()
+                assert info.value.code == grpc.StatusCode.UNAVAILABLE
+    finally:
+        server.stop(0)
+    assert service.attempts == {"Translate": 1, "ListModels": 5}
