@@ -282,7 +282,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_a_non_loopback_bind_without_access_control_is_refused(tmp_path: Path, capsys) -> None:
+@pytest.fixture
+def logging_kept() -> Iterator[None]:
+    """`crosswire serve` sets up logging to the (captured) stderr; later tests get the logging they had."""
+    logger = logging.getLogger("crosswire")
+    handlers, propagate, level = logger.handlers[:], logger.propagate, logger.level
+    yield
+    logger.handlers[:], logger.propagate = handlers, propagate
+    logger.setLevel(level)
+
+
+def test_a_non_loopback_bind_without_access_control_is_refused(tmp_path: Path, capsys, logging_kept) -> None:
     from crosswire.cli import main
 
     assert main(["serve", "--host", "0.0.0.0", "--port", "0", "--models-dir", str(tmp_path)]) == 1
@@ -381,3 +391,76 @@ def test_the_cache_can_be_partitioned_per_key(tiny_models_dir: Path, per_key: bo
     assert len(set(texts)) == 1
     assert sent == reached_the_model
     assert engine.cache_stats().hits == 3 - reached_the_model
+
+
+@needs_openssl
+def test_keys_over_real_tls_none_wrong_good_and_revoked(tmp_path: Path, keys_file) -> None:
+    from crosswire import Client
+    from support.certificates import self_signed
+
+    path, tokens = keys_file
+    key, cert = self_signed(tmp_path)
+    with ServerThread(tmp_path, wait_ready=False, tls_cert=str(cert), tls_key=str(key), api_keys=str(path)) as server:
+        credentials = grpc.ssl_channel_credentials(cert.read_bytes())
+        with grpc.secure_channel(f"localhost:{server.port}", credentials) as channel:
+            assert refused(lambda: segment(channel)).code == grpc.StatusCode.UNAUTHENTICATED
+            assert refused(lambda: segment(channel, "cw_" + "0" * 43)).code == grpc.StatusCode.UNAUTHENTICATED
+            assert len(segment(channel, tokens["everything"]).sentences) == 2
+            path.write_text("\n\n".join(block for block in path.read_text().split("\n\n")
+                                        if 'name = "everything"' not in block))
+            assert server.server.reload_keys()
+            revoked = refused(lambda: segment(channel, tokens["everything"]))
+            assert revoked.code == grpc.StatusCode.UNAUTHENTICATED and "revoked" in revoked.details
+        with Client(f"localhost:{server.port}", tls=True, root_certificates=cert.read_bytes(),
+                    api_key=tokens["translator"], timeout=30) as client, pytest.raises(CrosswireError) as info:
+            client.segment(TEXT, "ru")
+        assert info.value.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_credentials_are_checked_before_the_request_is_decoded(channel: grpc.Channel, keys_file) -> None:
+    """A caller without a key learns nothing about how its bytes parse."""
+    call = channel.unary_unary("/crosswire.v1.SegmentationService/Segment")
+    garbage = b"\x0a\xff\xff"
+    assert refused(lambda: call(garbage, timeout=30)).code == grpc.StatusCode.UNAUTHENTICATED
+    metadata = (("authorization", f"Bearer {keys_file[1]['everything']}"),)
+    assert refused(lambda: call(garbage, timeout=30, metadata=metadata)).code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_sighup_rereads_the_keys_file_of_a_running_server(tmp_path: Path, keys_file) -> None:
+    """The file changes in place with its size, inode and mtime kept, so only the signal can make it reread."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, tokens = keys_file
+    port = _free_port()
+    env = dict(os.environ, CROSSWIRE_MODELS_DIR=str(tmp_path / "no-models"), CROSSWIRE_API_KEYS=str(path))
+    process = subprocess.Popen([sys.executable, "-m", "crosswire", "serve", "--port", str(port)], env=env,
+                               stderr=subprocess.DEVNULL)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=60)
+            assert len(segment(channel, tokens["everything"]).sentences) == 2
+            replacement = add_key(tmp_path / "other.toml", "unused", ["*"])
+            before = os.stat(path)
+            text = path.read_text().replace(hash_token(tokens["everything"]), hash_token(replacement))
+            with open(path, "r+", encoding="utf-8") as file:  # same inode, same size
+                file.write(text)
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+            time.sleep(1.5)  # past the once-a-second look, which finds nothing changed
+            assert len(segment(channel, tokens["everything"]).sentences) == 2
+            process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # the signal is handled by the server's loop, soon after
+                try:
+                    segment(channel, replacement)
+                    break
+                except grpc.RpcError:
+                    time.sleep(0.1)
+            assert len(segment(channel, replacement).sentences) == 2
+            assert refused(lambda: segment(channel, tokens["everything"])).code == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        process.terminate()
+        process.wait(30)
