@@ -237,16 +237,19 @@ class VectorIndex:
         self.ids = [i for i, m in zip(self.ids, mask.tolist(), strict=True) if m]
         self.size = n
 
-    def append(self, rows: list[tuple[int, str, str, str, int | None, np.ndarray]]) -> None:
-        """Add (seq, id, language, outlet, published micros, vector) rows; the matrix grows by doubling."""
+    def append(self, rows: list[tuple[int, str, str, str, int | None, bytes]]) -> None:
+        """Add (seq, id, language, outlet, published micros, float16 vector) rows; the matrix grows by half."""
         if not rows:
             return
         need = self.size + len(rows)
         if need > len(self.matrix):
-            grown = np.zeros((max(need, 2 * len(self.matrix), 1024), self.dimension), np.float32)
+            grown = np.zeros((max(need, len(self.matrix) * 3 // 2, 1024), self.dimension), np.float32)
             grown[: self.size] = self.matrix[: self.size]
             self.matrix = grown
-        self.matrix[self.size : need] = np.stack([r[5] for r in rows])
+        for start in range(0, len(rows), 10_000):  # converted in slices, to spare a second copy of the matrix
+            chunk = rows[start : start + 10_000]
+            vectors = np.frombuffer(b"".join(r[5] for r in chunk), np.float16).reshape(len(chunk), self.dimension)
+            self.matrix[self.size + start : self.size + start + len(chunk)] = vectors
         self.seq = np.concatenate([self.seq, np.array([r[0] for r in rows], np.int64)])
         self.ids.extend(r[1] for r in rows)
         self.language = np.concatenate([self.language, np.array([self.code(r[2]) for r in rows], np.int32)])
@@ -326,6 +329,10 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE TABLE IF NOT EXISTS vectors (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     article INTEGER NOT NULL UNIQUE REFERENCES articles(rowid) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    outlet TEXT NOT NULL,
+    published INTEGER,
     vector BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS keys (
@@ -501,7 +508,8 @@ class SQLiteStore:
             ],
         )
         db.execute(
-            "INSERT INTO vectors (article, vector) VALUES (?, ?)", (rowid, vector.astype(np.float16).tobytes())
+            "INSERT INTO vectors (article, id, language, outlet, published, vector) VALUES (?, ?, ?, ?, ?, ?)",
+            (rowid, ident, article.language, article.outlet, values[4], vector.astype(np.float16).tobytes()),
         )
         db.executemany(
             "INSERT OR IGNORE INTO keys (key, article) VALUES (?, ?)",
@@ -585,11 +593,9 @@ class SQLiteStore:
                 index.keep(alive)
             last = int(index.seq[-1]) if index.size else -1
             rows = db.execute(
-                "SELECT v.seq, a.id, a.language, a.outlet, a.published, v.vector FROM vectors v "
-                "JOIN articles a ON a.rowid = v.article WHERE v.seq > ? ORDER BY v.seq",
-                (last,),
+                "SELECT seq, id, language, outlet, published, vector FROM vectors WHERE seq > ? ORDER BY seq", (last,)
             ).fetchall()
-        index.append([(*row[:5], np.frombuffer(row[5], np.float16)) for row in rows])
+        index.append(rows)
         self._index, self._index_generation, self._index_removals = index, generation, meta["removals"]
         return index
 
