@@ -274,14 +274,17 @@ def test_a_reader_during_a_writer_sees_whole_articles(store: Store) -> None:
 
     def check_whole(ident: str) -> None:
         article = store.get(ident)
-        texts, embeddings = store.sentences([ident]).get(ident, ([], None))
-        if article is not None and texts:
-            assert len(texts) == len(embeddings) >= 1
-            stamps = {t.rsplit(" sentence ", 1)[0] for t in texts}
-            assert len(stamps) == 1, f"sentences of two versions at once: {stamps}"
-            stamp = stamps.pop()
-            if stamp.startswith("version "):
-                assert len(texts) == 1 + int(stamp.split()[1]) % 6
+        found = store.sentences([ident])
+        assert article is not None and ident in found  # nothing is deleted here
+        texts, embeddings = found[ident]
+        assert len(texts) == len(embeddings) >= 1, "an article without its sentences"
+        stamps = {t.rsplit(" sentence ", 1)[0] for t in texts}
+        assert len(stamps) == 1, f"sentences of two versions at once: {stamps}"
+        stamp = stamps.pop()  # "version 7" (n = 1 + 7 % 6) or "Text of extra7." (n = 1 + 7 % 4)
+        if stamp.startswith("version "):
+            assert len(texts) == 1 + int(stamp.split()[1]) % 6
+        else:
+            assert len(texts) == 1 + int(stamp.removeprefix("Text of extra").rstrip(".")) % 4
 
     writer = threading.Thread(target=write)
     writer.start()
