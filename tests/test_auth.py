@@ -464,3 +464,29 @@ def test_sighup_rereads_the_keys_file_of_a_running_server(tmp_path: Path, keys_f
     finally:
         process.terminate()
         process.wait(30)
+
+
+def test_the_async_client_sends_its_api_key(server: ServerThread, keys_file) -> None:
+    import asyncio
+
+    from crosswire import AsyncClient
+
+    async def calls() -> tuple[int, grpc.StatusCode]:
+        async with AsyncClient(server.address, api_key=keys_file[1]["everything"], timeout=30) as client:
+            sentences = len((await client.segment(TEXT, "ru")).sentences)
+        async with AsyncClient(server.address, api_key=keys_file[1]["translator"], timeout=30) as client:
+            try:
+                await client.segment(TEXT, "ru")
+            except CrosswireError as exc:
+                return sentences, exc.code
+        return sentences, grpc.StatusCode.OK
+
+    assert asyncio.run(calls()) == (2, grpc.StatusCode.PERMISSION_DENIED)
+
+
+def test_an_api_key_with_spaces_is_refused_without_echoing_it() -> None:
+    from crosswire import Client
+
+    with pytest.raises(ValueError, match="contains spaces") as info:
+        Client("localhost:1", api_key="cw_secret part")
+    assert "secret" not in str(info.value)

@@ -351,11 +351,12 @@ class Client(_Connection):
     """
 
     def _open(self, address: str, credentials: grpc.ChannelCredentials | None, options: list) -> grpc.Channel:
+        interceptor = BearerInterceptor(self._api_key) if self._api_key else None  # checks the key first
         if credentials is None:
             channel = grpc.insecure_channel(address, options)
         else:
             channel = grpc.secure_channel(address, credentials, options)
-        return grpc.intercept_channel(channel, BearerInterceptor(self._api_key)) if self._api_key else channel
+        return grpc.intercept_channel(channel, interceptor) if interceptor else channel
 
     def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
         try:

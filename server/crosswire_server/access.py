@@ -464,8 +464,8 @@ class Gauge:
         self.value -= 1
 
 
-def enter_call(caller: Caller) -> None:
-    """Count a call of `caller` against its max_concurrent_calls; RateLimited when it has that many open."""
+def enter_call(caller: Caller, retry_after_s: float = 1.0) -> None:
+    """Count a call of `caller` against its max_concurrent_calls; RateLimited (retry after `retry_after_s`) when it has that many open."""
     state = caller.state
     if state is None:
         return
@@ -473,7 +473,7 @@ def enter_call(caller: Caller) -> None:
     if cap is not None and state.active >= cap:
         raise RateLimited(f"key {caller.name!r} has {state.active} calls in progress, its limit of "
                           f"max_concurrent_calls={cap}; retry when one has finished",
-                          limit="max_concurrent_calls", retry_after_s=1.0)
+                          limit="max_concurrent_calls", retry_after_s=retry_after_s)
     state.active += 1
 
 

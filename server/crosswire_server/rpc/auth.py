@@ -94,7 +94,7 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
                                           f"open, its limit of {limit}={gauge.cap}; retry later",
                                           limit=limit, retry_after_s=config.retry_after_s)
                     gauges.append(gauge)
-            enter_call(caller)
+            enter_call(caller, config.retry_after_s)
         except CrosswireError as exc:
             for gauge in gauges:
                 gauge.leave()
