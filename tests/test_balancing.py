@@ -184,3 +184,20 @@ def test_a_method_listed_as_not_retried_is_sent_once(monkeypatch: pytest.MonkeyP
     finally:
         server.stop(0)
     assert service.attempts == {"Translate": 1, "ListModels": 5}
+
+
+def test_retries_stop_when_the_fleet_mostly_fails() -> None:
+    service = Unavailable()
+    server = grpc.server(futures.ThreadPoolExecutor(8))
+    translation_pb2_grpc.add_TranslationServiceServicer_to_server(service, server)
+    address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
+    server.start()
+    calls = 60
+    try:
+        with Client(address, timeout=30) as client, futures.ThreadPoolExecutor(calls) as pool:
+            outcomes = list(pool.map(lambda _: pytest.raises(CrosswireError, client.models).value.code, range(calls)))
+    finally:
+        server.stop(0)
+    assert outcomes == [grpc.StatusCode.UNAVAILABLE] * calls
+    # Five attempts each would be 300; the budget (100 tokens, none left below 50) stops retrying after about 50.
+    assert calls <= service.attempts["ListModels"] < calls + 60, service.attempts
