@@ -4,6 +4,7 @@ a request log line, and for TranslateStream an error result for that frame only,
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import grpc
@@ -89,12 +90,21 @@ def test_every_service_is_covered_health_included(channel: grpc.Channel) -> None
 
 
 class Records(logging.Handler):
+    """Collects request log lines; `wait` for one that matches (the line is written as the status goes out)."""
+
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
+        self._changed = threading.Condition()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        with self._changed:
+            self.records.append(record)
+            self._changed.notify_all()
+
+    def wait(self, matches) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: any(matches(r.fields) for r in self.records), timeout=30)
 
 
 def test_a_refused_request_leaves_a_log_line(channel: grpc.Channel) -> None:
@@ -104,12 +114,11 @@ def test_a_refused_request_leaves_a_log_line(channel: grpc.Channel) -> None:
     logger.setLevel(logging.INFO)
     try:
         refused(channel, SEGMENT, BAD_UTF8)
+        assert records.wait(lambda f: f["method"] == "Segment" and f["status"] == "INVALID_ARGUMENT"
+                            and "UTF-8" in f["error"] and f["bytes"] == len(BAD_UTF8))
     finally:
         logger.removeHandler(records)
         logger.setLevel(level)
-    lines = [r.fields for r in records.records]
-    assert any(f["method"] == "Segment" and f["status"] == "INVALID_ARGUMENT" and "UTF-8" in f["error"]
-               and f["bytes"] == len(BAD_UTF8) for f in lines)
 
 
 def test_a_bad_stream_frame_gets_its_own_error_and_the_stream_goes_on(channel: grpc.Channel) -> None:
@@ -119,7 +128,8 @@ def test_a_bad_stream_frame_gets_its_own_error_and_the_stream_goes_on(channel: g
         translation_pb2.TranslateStreamRequest(id="c", text="Все ушли.", source_language="ru"),
     ]
     raw = [BAD_UTF8 if f is None else f.SerializeToString() for f in frames]
-    call = channel.stream_stream(TRANSLATE_STREAM, response_deserializer=translation_pb2.TranslateStreamResponse.FromString)
+    decode = translation_pb2.TranslateStreamResponse.FromString
+    call = channel.stream_stream(TRANSLATE_STREAM, response_deserializer=decode)
     responses = sorted(call(iter(raw), timeout=60), key=lambda r: r.sequence)
     assert [r.sequence for r in responses] == [0, 1, 2]
     assert [r.WhichOneof("outcome") for r in responses] == ["result", "error", "result"]
@@ -129,7 +139,8 @@ def test_a_bad_stream_frame_gets_its_own_error_and_the_stream_goes_on(channel: g
 
 
 def test_locate_names_fields_and_finds_nothing_in_valid_bytes() -> None:
-    request = translation_pb2.TranslateRequest(texts=["a", "b"], options=translation_pb2.TranslationOptions(beam_size=2))
+    options = translation_pb2.TranslationOptions(beam_size=2)
+    request = translation_pb2.TranslateRequest(texts=["a", "b"], options=options)
     data = request.SerializeToString()
     assert locate(request.DESCRIPTOR, data) == ("", "")
     assert locate(request.DESCRIPTOR, data + b"\x0a\x01\x80")[0] == "texts[2]"

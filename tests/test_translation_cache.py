@@ -108,3 +108,36 @@ def test_without_a_cache_every_request_reaches_the_model(tiny_models_dir: Path) 
     assert sent == 2  # repeats inside one request still go once
     assert two[0].text == one[0].text
     assert stats.capacity == 0 and stats.entries == 0
+
+
+def test_the_cache_is_bounded_in_bytes_too() -> None:
+    cache: TranslationCache[str] = TranslationCache(1000, max_bytes=100, sizeof=lambda key, value: len(value))
+    cache.put("a", "x" * 40)
+    cache.put("b", "y" * 40)
+    cache.put("c", "z" * 40)  # 120 bytes: the oldest goes, though far under 1000 entries
+    assert (cache.get("a"), len(cache), cache.stats().bytes) == (None, 2, 80)
+    cache.put("b", "y" * 10)  # replacing an entry counts its new size only
+    assert cache.stats().bytes == 50
+    cache.put("huge", "h" * 101)  # larger than the whole cache: not kept, nothing evicted for it
+    assert (cache.get("huge"), len(cache)) == (None, 2)
+
+
+def translate_once(engine: TranslationEngine, text: str) -> None:
+    async def body() -> None:
+        try:
+            await engine.translate([text], source="ru")
+        finally:
+            await engine.close()
+
+    asyncio.run(body())
+
+
+def test_the_engine_counts_the_bytes_of_its_entries(tiny_models_dir: Path) -> None:
+    engine = TranslationEngine.load(ServerConfig.from_env({}, models_dir=tiny_models_dir, max_decoding_length=8,
+                                                          cache_bytes=1))
+    translate_once(engine, OTHER)
+    assert engine.cache_stats().entries == 0  # every entry is over one byte
+    roomy = TranslationEngine.load(ServerConfig.from_env({}, models_dir=tiny_models_dir, max_decoding_length=8))
+    translate_once(roomy, OTHER)
+    stats = roomy.cache_stats()
+    assert stats.entries == 1 and 200 < stats.bytes < 10_000

@@ -174,7 +174,8 @@ def translation_to_pb(translation: Translation, source_text: str | None = None) 
     if source_text is None:
         offsets: Iterable[dict[str, int]] = ({} for _ in segments)
     else:
-        offsets = _offsets_in_order(source_text, spans) if _in_order(segments) else unit_offsets(source_text, list(spans))
+        in_order = _in_order(segments)
+        offsets = _offsets_in_order(source_text, spans) if in_order else unit_offsets(source_text, list(spans))
     return tr_pb.TranslationResult(
         text=translation.text,
         source_language=translation.source_language,

@@ -30,6 +30,7 @@ from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
 from crosswire_server.rpc.auth import AccessInterceptor
+from crosswire_server.rpc.budget import BudgetGuard
 from crosswire_server.rpc.common import Runtime
 from crosswire_server.rpc.malformed import DecodeGuard
 from crosswire_server.rpc.library import LibraryServicer
@@ -92,7 +93,7 @@ class CrosswireServer:
         self._server = grpc.aio.server(
             # Access first: a caller that may not call learns nothing else, not even how its bytes decode.
             interceptors=[AccessInterceptor(self.access, self.runtime),
-                          DecodeGuard(self.runtime, per_item=(TRANSLATE_STREAM,))],
+                          DecodeGuard(self.runtime, per_item=(TRANSLATE_STREAM,)), BudgetGuard(self.runtime)],
             options=[
                 ("grpc.max_receive_message_length", transport_limit),
                 ("grpc.max_send_message_length", transport_limit),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,6 +25,7 @@ class CacheStats:
     misses: int
     entries: int
     capacity: int
+    bytes: int = 0  # estimated, as the cache's `sizeof` counts them
 
     @property
     def hit_ratio(self) -> float:
@@ -34,15 +35,24 @@ class CacheStats:
 
 
 class TranslationCache(Generic[Value]):
-    """Least-recently-used map with at most `capacity` entries (0 turns it off).
+    """Least-recently-used map with at most `capacity` entries (0 turns it off) and, given `max_bytes`
+    and a `sizeof(key, value)`, at most that many bytes: an entry's size varies a hundredfold
+    (one hypothesis of a short sentence, or eight of a long one), so entries alone do not bound memory.
 
     Safe to read from another thread (the metrics endpoint scrapes `stats()`).
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int = 0,
+                 sizeof: Callable[[Hashable, Value], int] | None = None) -> None:
         if capacity < 0:
             raise ValueError(f"cache_size must be >= 0 (0 turns the cache off), got {capacity}")
+        if max_bytes < 0:
+            raise ValueError(f"cache_bytes must be >= 0 (0 = no byte cap), got {max_bytes}")
         self.capacity = capacity
+        self.max_bytes = max_bytes if sizeof is not None else 0
+        self._sizeof = sizeof
+        self._sizes: dict[Hashable, int] = {}
+        self.bytes = 0
         self._entries: collections.OrderedDict[Hashable, Value] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._hits = 0
@@ -66,14 +76,20 @@ class TranslationCache(Generic[Value]):
             return value
 
     def put(self, key: Hashable, value: Value) -> None:
-        """Store a value, dropping the least recently used entry when full."""
+        """Store a value, dropping the least recently used entries while over either cap."""
         if not self.enabled:
             return
+        size = self._sizeof(key, value) if self.max_bytes else 0
+        if size > self.max_bytes > 0:
+            return  # larger than the whole cache: keeping it would evict everything else
         with self._lock:
+            self.bytes += size - self._sizes.get(key, 0)
+            self._sizes[key] = size
             self._entries[key] = value
             self._entries.move_to_end(key)
-            if len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self.capacity or (self.max_bytes and self.bytes > self.max_bytes):
+                old, _ = self._entries.popitem(last=False)
+                self.bytes -= self._sizes.pop(old)
 
     def count_hits(self, count: int) -> None:
         """Count lookups answered without asking the cache (repeats within one request)."""
@@ -83,7 +99,7 @@ class TranslationCache(Generic[Value]):
 
     def stats(self) -> CacheStats:
         with self._lock:
-            return CacheStats(self._hits, self._misses, len(self._entries), self.capacity)
+            return CacheStats(self._hits, self._misses, len(self._entries), self.capacity, self.bytes)
 
     def __len__(self) -> int:
         return len(self._entries)

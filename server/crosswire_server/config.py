@@ -46,8 +46,11 @@ class ServerConfig:
     max_input_tokens: int = _setting(256, "longer source sentences are split at safe points, never truncated")
     batch_tokens: int = _setting(2048, "source tokens per CTranslate2 batch")
     batch_window_ms: float = _setting(10.0, "how long the scheduler waits to gather sentences into a batch")
-    max_queued_sentences: int = _setting(20000, "queued sentences per model before RESOURCE_EXHAUSTED")
+    max_queued_sentences: int = _setting(20000, "queued sentences per model before RESOURCE_EXHAUSTED; a request "
+                                         "with more distinct sentences is INVALID_ARGUMENT")
     cache_size: int = _setting(20000, "translations kept for repeated sentences (LRU entries; 0 = off)")
+    cache_bytes: int = _setting(64 * 1024 * 1024, "most bytes the translation cache holds, keys and hypotheses "
+                                "together (0 = no byte cap, only cache_size)")
     metrics_port: int = _setting(0, "serve Prometheus metrics on this port of the same host (0 = off)")
     malloc_arenas: int = _setting(2, "glibc malloc arenas of `serve` (0 = glibc's default); few keep peak memory low")
     max_texts: int = _setting(1024, "texts per Translate request")
@@ -57,6 +60,12 @@ class ServerConfig:
                                        "refused (INVALID_ARGUMENT): stock gRPC clients accept at most 4 MiB")
     retry_after_s: float = _setting(1.0, "retry delay suggested (RetryInfo) when the translation queue is full")
     max_stream_in_flight: int = _setting(64, "texts of one stream being translated at once")
+    memory_budget_mb: int = _setting(768, "memory the requests in progress may take, all together, estimated "
+                                     "from their size: RESOURCE_EXHAUSTED over it, INVALID_ARGUMENT for one "
+                                     "request larger than all of it (0 = no budget)")
+    memory_per_request_byte: float = _setting(96.0, "bytes of memory a request is estimated to take per byte "
+                                              "of its message (96 x max_message_bytes = 768 MiB; "
+                                              "benchmarks/memory.py measures it)")
     max_align_targets: int = _setting(200, "target documents per Align/Compare request")
     max_align_sentences: int = _setting(1000, "sentences per document in Align/Compare")
     max_align_target_sentences: int = _setting(10_000, "target sentences per Align/Compare request, all together")

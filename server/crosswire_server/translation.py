@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,13 @@ DEFAULT_TARGET = "en"
 _WHITESPACE = re.compile(r"\s+")
 # A long sentence is preferably cut after one of these (clause punctuation).
 _CLAUSE_END = (",", ";", ":", ".", "!", "?", "，", "；", "：", "、", "。", ")", "»", "\"")
+
+
+def cached_bytes(key: tuple, value: Decoded) -> int:
+    """About what a cache entry holds: its key's text and every piece of every hypothesis, as Python objects."""
+    pieces = [piece for hypothesis in value.hypotheses for piece in hypothesis]
+    return (sys.getsizeof(key[-1]) + sum(map(sys.getsizeof, pieces)) + 8 * len(pieces)
+            + 64 * len(value.hypotheses) + 16 * len(value.scores or ()) + 200)
 
 
 def split_long(tokens: list[str], limit: int) -> list[list[str]]:
@@ -93,7 +101,7 @@ class TranslationEngine:
         self.config = config
         self._models = {model.name: model for model in models}
         self._schedulers: dict[str, BatchScheduler] = {}
-        self._cache: TranslationCache[Decoded] = TranslationCache(config.cache_size)
+        self._cache: TranslationCache[Decoded] = TranslationCache(config.cache_size, config.cache_bytes, cached_bytes)
         self._metrics: Metrics | None = None
 
     @classmethod

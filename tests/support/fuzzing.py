@@ -29,8 +29,8 @@ from grpc_health.v1 import health_pb2
 #: Status codes a server must never answer a request with, whatever its bytes.
 FORBIDDEN = frozenset({grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL})
 
-_WORDS = ("Правительство объявило о новых мерах", "Суд вынес приговор.", "The court ruled.", "Да.", "ru", "en",
-          "zh", "tiny-ru-en", "«Мы готовы», — заявил он.", "中国经济增长", "\u200b", "\n\n", "",
+_WORDS = ("Правительство объявило о новых мерах", "Суд вынес приговор.", "The court ruled.", "Да.", "ru",
+          "en", "zh", "tiny-ru-en", "«Мы готовы», — заявил он.", "中国经济增长", "\u200b", "\n\n", "",
           "😀 emoji", "a" * 300, "МОСКВА, 5 мая — РИА Новости.", "1.", "г.", "x\x00y")
 _INT_EDGES = (0, 1, 2, 3, 7, 8, 9, 99, 255, 256, 1000, 2**31 - 1, -1, -2**31)
 _UINT_EDGES = (0, 1, 2, 4, 8, 9, 16, 64, 256, 257, 1000, 100_000, 2**32 - 1)

@@ -18,6 +18,7 @@ from crosswire.types import Role
 from crosswire.v1.segmentation_pb2 import SegmentRole
 
 from crosswire_server.access import PermissionDenied, Unauthenticated, current_caller
+from crosswire_server.budget import MemoryBudget
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotFound, NotReady, Overloaded, Stopped
 from crosswire_server.logs import clip
@@ -67,6 +68,8 @@ class Runtime:
         self._problem = "models are still loading; retry shortly"
         #: Set when the server starts shutting down: long-lived calls end then (rpc/shutdown.py).
         self.stopping = asyncio.Event()
+        #: Memory held by the requests in progress (rpc/budget.py, and stream messages as they are read).
+        self.budget = MemoryBudget.from_config(config)
 
     @property
     def engine(self) -> TranslationEngine:

@@ -121,10 +121,11 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
             try:
                 self._runtime.check_size(item)
                 options = _options(engine, item.options)
-                results = await engine.translate(
-                    [item.text], source=item.source_language, target=item.target_language, model=item.model,
-                    options=options, presegmented=item.presegmented,
-                )
+                with self._runtime.budget.reserve_for(item.ByteSize()):
+                    results = await engine.translate(
+                        [item.text], source=item.source_language, target=item.target_language, model=item.model,
+                        options=options, presegmented=item.presegmented,
+                    )
                 result = _with_settings(translation_to_pb(results[0], item.text), options, DEFAULT_ROLES)
                 response = pb.TranslateStreamResponse(id=item_id, sequence=sequence, result=result)
                 self._runtime.check_response(response, _ASK_LESS)

@@ -1,0 +1,81 @@
+"""A memory budget across the requests in progress, each estimated from its size.
+
+The per-request limits bound one request; the budget bounds all of them at once,
+so many large requests arriving together are answered RESOURCE_EXHAUSTED (with
+a retry delay) instead of growing the server until the OS kills it. A request
+estimated larger than the whole budget could never run: INVALID_ARGUMENT.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+from crosswire_server.config import ServerConfig
+from crosswire_server.errors import InvalidInput, Overloaded
+
+_MB = 1024 * 1024
+
+
+class Reservation:
+    """Memory held for one request until released (a context manager; releasing twice is harmless)."""
+
+    def __init__(self, budget: MemoryBudget | None, size: int) -> None:
+        self._budget = budget
+        self.size = size
+
+    def release(self) -> None:
+        if self._budget is not None:
+            self._budget._release(self.size)
+            self._budget = None
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.release()
+
+
+class MemoryBudget:
+    """At most `capacity` bytes reserved at once (0 = no budget: every reservation succeeds)."""
+
+    def __init__(self, capacity: int, per_request_byte: float = 1.0) -> None:
+        self.capacity = capacity
+        self.per_request_byte = per_request_byte
+        self.used = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: ServerConfig) -> MemoryBudget:
+        return cls(config.memory_budget_mb * _MB, config.memory_per_request_byte)
+
+    def estimate(self, request_bytes: int) -> int:
+        """The memory a request of `request_bytes` bytes is expected to take."""
+        return int(request_bytes * self.per_request_byte)
+
+    def reserve_for(self, request_bytes: int) -> Reservation:
+        """Reserve the estimate for a request of `request_bytes`; see reserve."""
+        return self.reserve(self.estimate(request_bytes))
+
+    def reserve(self, size: int) -> Reservation:
+        """Hold `size` bytes; Overloaded when the budget cannot take them now, InvalidInput when it never could."""
+        if self.capacity <= 0:
+            return Reservation(None, size)
+        if size > self.capacity:
+            raise InvalidInput(
+                f"the request is estimated to need {size // _MB} MB of memory while it runs, more than the whole "
+                f"limit memory_budget_mb={self.capacity // _MB}; send less in one request",
+                limit="memory_budget_mb")
+        with self._lock:
+            if self.used + size > self.capacity:
+                raise Overloaded(
+                    f"the server's memory budget is taken by requests in progress ({self.used // _MB} of "
+                    f"{self.capacity // _MB} MB; this one needs about {max(1, size // _MB)} MB), limit "
+                    "memory_budget_mb; retry later", limit="memory_budget_mb")
+            self.used += size
+        return Reservation(self, size)
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self.used -= size

@@ -1,0 +1,102 @@
+"""The memory budget across requests in progress: RESOURCE_EXHAUSTED with a retry delay while it is taken,
+INVALID_ARGUMENT for a request estimated larger than all of it, and room again once a request ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
+from crosswire_server.budget import MemoryBudget
+from crosswire_server.errors import InvalidInput, Overloaded
+from support.gate import WAIT_S, gate
+from support.server import ServerThread
+
+MB = 1024 * 1024
+
+
+def test_reservations_add_up_and_release() -> None:
+    budget = MemoryBudget(10 * MB)
+    first = budget.reserve(6 * MB)
+    with pytest.raises(Overloaded, match="memory_budget_mb") as full:
+        budget.reserve(5 * MB)
+    assert full.value.limit == "memory_budget_mb"
+    with budget.reserve(4 * MB):
+        assert budget.used == 10 * MB
+    first.release()
+    first.release()  # twice is harmless
+    assert budget.used == 0
+    with pytest.raises(InvalidInput, match="more than the whole limit memory_budget_mb=10"):
+        budget.reserve(11 * MB)
+    assert MemoryBudget(0).reserve(10**12).size == 10**12  # 0 = no budget
+
+
+def test_the_estimate_scales_with_the_request() -> None:
+    assert MemoryBudget(MB, per_request_byte=96).estimate(1000) == 96_000
+
+
+@pytest.fixture(scope="module")
+def server(tiny_models_dir: Path):
+    # 1 MB of budget at 100 bytes per request byte: a request of about 6 KB takes 60% of it.
+    with ServerThread(tiny_models_dir, memory_budget_mb=1, memory_per_request_byte=100, inter_threads=1,
+                      cache_size=0, max_decoding_length=4, retry_after_s=3) as handle:
+        gate(handle.server.runtime.engine)
+        yield handle
+
+
+def text_of(size: int) -> str:
+    sentence = "Правительство объявило о новых мерах поддержки. "
+    return "".join(f"Новость {i}. {sentence}" for i in range(size // 100))[:size // 2]  # 2 bytes a letter
+
+
+def details(error: grpc.RpcError) -> list[str]:
+    found = []
+    for packed in rpc_status.from_call(error).details:
+        for kind in (error_details_pb2.RetryInfo, error_details_pb2.QuotaFailure):
+            if packed.Is(kind.DESCRIPTOR):
+                found.append(kind.__name__)
+    return found
+
+
+def test_a_request_larger_than_the_budget_is_invalid_argument(server: ServerThread) -> None:
+    with grpc.insecure_channel(server.address) as channel:
+        stub = segmentation_pb2_grpc.SegmentationServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Segment(segmentation_pb2.SegmentRequest(text=text_of(12_000), language="ru"), timeout=WAIT_S)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "memory_budget_mb=1" in info.value.details() and "RetryInfo" not in details(info.value)
+
+
+def test_a_taken_budget_is_resource_exhausted_until_the_request_ends(server: ServerThread) -> None:
+    translator = gate(server.server.runtime.engine)
+    request = translation_pb2.TranslateRequest(texts=[text_of(6_000)], source_language="ru")
+    with grpc.insecure_channel(server.address) as channel:
+        stub = translation_pb2_grpc.TranslationServiceStub(channel)
+        with translator.closed():
+            running = stub.Translate.future(request, timeout=WAIT_S)
+            translator.wait_for_batches(1)  # in flight, holding its part of the budget
+            assert server.server.runtime.budget.used > 0.5 * MB
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Translate(request, timeout=WAIT_S)
+        assert running.result().results[0].text
+        assert server.server.runtime.budget.used == 0
+        assert stub.Translate(request, timeout=WAIT_S).results[0].text  # room again
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "memory_budget_mb" in info.value.details()
+    assert set(details(info.value)) == {"RetryInfo", "QuotaFailure"}
+
+
+def test_stream_messages_are_charged_one_by_one(server: ServerThread) -> None:
+    item = translation_pb2.TranslateStreamRequest
+    items = [item(id="big", text=text_of(12_000), source_language="ru"),
+             item(id="small", text="Суд вынес приговор.", source_language="ru")]
+    with grpc.insecure_channel(server.address) as channel:
+        stub = translation_pb2_grpc.TranslationServiceStub(channel)
+        answers = {answer.id: answer for answer in stub.TranslateStream(iter(items), timeout=WAIT_S)}
+    assert answers["big"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "memory_budget_mb" in answers["big"].error.message
+    assert answers["small"].WhichOneof("outcome") == "result"
