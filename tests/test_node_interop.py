@@ -35,11 +35,13 @@ def node_or_skip() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tiny_models_dir: Path):
+def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     # A batch window long enough that an item refused at once overtakes the ones being translated, and that a
     # 30 ms deadline expires while the server holds the call (no cache to answer at once); every limit is the
     # server's default otherwise.
-    with ServerThread(tiny_models_dir, max_decoding_length=16, batch_window_ms=100, cache_size=0) as handle:
+    library = tmp_path_factory.mktemp("node-library") / "library.sqlite3"
+    with ServerThread(tiny_models_dir, max_decoding_length=16, batch_window_ms=100, cache_size=0,
+                      library=str(library)) as handle:
         yield handle
 
 
@@ -111,6 +113,14 @@ def test_align_and_compare(results: dict) -> None:
     assert results["mistypedMode"] == {"code": "OK", "mode": "ALIGN_MODE_COMPARABLE"}
     assert results["compare"]["code"] == "OK" and results["compare"]["documents"] == ["bbc"]
     assert results["compare"]["rows"] == 2
+
+
+def test_the_library_with_timestamps_durations_and_a_refusal(results: dict) -> None:
+    assert results["libraryAdd"] == {"code": "OK", "statuses": ["ADD_STATUS_ADDED", "ADD_STATUS_REFUSED"]}
+    assert results["librarySearch"] == {"code": "OK", "hits": [
+        {"name": "bbc", "published": 1469439000, "coverage": "COVERAGE_SAME_EVENT"}]}
+    assert results["compareLibrary"]["code"] == "OK" and results["compareLibrary"]["documents"] == ["bbc"]
+    assert results["compareLibrary"]["texts"] and results["compareLibrary"]["texts"][0].startswith("NATO")
 
 
 def test_error_codes_with_standard_details(results: dict) -> None:

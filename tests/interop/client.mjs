@@ -14,7 +14,7 @@ const RU = "Правительство объявило о новых мерах
 
 const definition = protoLoader.loadSync(
   ["crosswire/v1/translation.proto", "crosswire/v1/segmentation.proto", "crosswire/v1/alignment.proto",
-    "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto"],
+    "crosswire/v1/library.proto", "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto"],
   loaderOptions,
 );
 const services = grpc.loadPackageDefinition(definition);
@@ -157,6 +157,7 @@ async function main(address) {
   const translation = new v1.TranslationService(address, credentials);
   const segmentation = new v1.SegmentationService(address, credentials);
   const alignment = new v1.AlignmentService(address, credentials);
+  const library = new v1.LibraryService(address, credentials);
   const health = new services.grpc.health.v1.Health(address, credentials);
   const status = (v) => ({ status: v.status });
   const translate = (request, options) =>
@@ -183,13 +184,23 @@ async function main(address) {
       presegmented: true }), (v) => ({ mode: v.mode })),
     compare: summary(await unary(alignment, "Compare", { report: REPORT, articles: [COVERAGE] }),
       (v) => ({ documents: v.documents.map((d) => d.name), rows: v.rows.length })),
+    // A Timestamp is {seconds, nanos}; an article the library refuses gets its result, the other goes in.
+    libraryAdd: summary(await unary(library, "AddArticles", { articles: [
+      { ...COVERAGE, outlet: "BBC", published: { seconds: 1469439000, nanos: 0 } }, { name: "empty", text: "" }] }),
+    (v) => ({ statuses: v.results.map((r) => r.status) })),
+    librarySearch: summary(await unary(library, "Search", { report: REPORT.text, language: "ru",
+      selection: { k: 1, window: { seconds: 3 * 86400, nanos: 0 } } }), (v) => ({
+      hits: v.hits.map((h) => ({ name: h.article.name, published: Number(h.article.published.seconds),
+        coverage: h.coverage })) })),
+    compareLibrary: summary(await unary(alignment, "Compare", { report: REPORT, library: { k: 1 } }),
+      (v) => ({ documents: v.documents.map((d) => d.name), texts: v.library_articles.map((a) => a.text) })),
     badField: await translate({ texts: [RU], options: { beam_size: 50 } }),
     unknownPair: await translate({ texts: ["Hallo."], source_language: "de" }),
     deadline: await translate({ texts: ["Суд отложил заседание."] }, { deadlineMs: 30 }),
     largeReply: { ...summary(await unary(segmentation, "Segment", { text: LONG, language: "ru" }),
       (v) => ({ sentences: v.sentences.length })), requestBytes: Buffer.byteLength(LONG) },
   };
-  [translation, segmentation, alignment, health].forEach((client) => client.close());
+  [translation, segmentation, alignment, library, health].forEach((client) => client.close());
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }
 
