@@ -174,3 +174,11 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(capsys, files, library) -
     assert "0/2" in err and "article/s" in err  # the bar (tqdm redraws at most every 0.1 s, so maybe only this)
     _, err = run(capsys, ["library", "add", files["nato.txt"], "--format", "json"])
     assert err == ""  # stderr is not a terminal here
+
+
+@pytest.mark.parametrize("location", ["/proc/no-such-folder/library.sqlite3",
+                                      "postgresql://reader:s3cret@127.0.0.1:1/news"])
+def test_a_library_that_cannot_be_opened_is_one_line_without_the_password(capsys, location: str) -> None:
+    _, err = run(capsys, ["library", "stats", "--library", location], status=1)
+    assert err.startswith("crosswire: error: ") and err.count("\n") == 1
+    assert "s3cret" not in err

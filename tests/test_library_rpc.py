@@ -267,3 +267,12 @@ def test_an_article_larger_than_a_request_message_is_refused_alone(server: Serve
     assert [(r.name, r.status) for r in results] == [("ok-1.txt", AddStatus.ADDED), ("huge.txt", AddStatus.REFUSED),
                                                      ("ok-2.txt", AddStatus.ADDED)]
     assert "max_message_bytes" in results[1].reason
+
+
+def test_a_library_that_cannot_be_opened_is_unavailable_saying_why(tiny_models_dir: Path) -> None:
+    with ServerThread(tiny_models_dir, library="/proc/no-such-folder/library.sqlite3") as broken, \
+            grpc.insecure_channel(broken.address) as channel:
+        with pytest.raises(grpc.RpcError) as info:
+            library_pb2_grpc.LibraryServiceStub(channel).Stats(library_pb2.StatsRequest(), timeout=60)
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "cannot open the library at /proc/no-such-folder/library.sqlite3" in info.value.details()

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 
@@ -115,7 +116,13 @@ class LibraryCalls:
 
     @property
     def location(self) -> str:
-        return self.config.library or "the default library file"
+        """Where the library is, for messages: a URL's password is never shown."""
+        if not self.config.library:
+            return "the default library file"
+        parts = urlsplit(self.config.library)
+        if parts.password is None:
+            return self.config.library
+        return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
     @property
     def library(self) -> Library:
@@ -126,10 +133,11 @@ class LibraryCalls:
 
                 try:
                     self._library = Library.open(self.config.library or None)
-                except CrosswireError:
-                    raise
+                except CrosswireError as exc:  # said in one line: drivers' messages span several
+                    raise type(exc)(" ".join(str(exc).split()), field=exc.field, limit=exc.limit) from exc
                 except Exception as exc:  # a folder that cannot be written, a database that refuses us
-                    raise NotReady(f"cannot open the library at {clip(self.location)}: {exc}") from exc
+                    reason = " ".join(str(exc).split())
+                    raise NotReady(f"cannot open the library at {clip(self.location)}: {reason}") from exc
             return self._library
 
     def close(self) -> None:
