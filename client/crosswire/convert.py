@@ -176,31 +176,22 @@ def translation_to_pb(translation: Translation, source_text: str | None = None) 
     else:
         in_order = _in_order(segments)
         offsets = _offsets_in_order(source_text, spans) if in_order else unit_offsets(source_text, list(spans))
-    return tr_pb.TranslationResult(
+    result = tr_pb.TranslationResult(
         text=translation.text,
         source_language=translation.source_language,
         target_language=translation.target_language,
         model=translation.model,
         detected_language=translation.detected_language,
         language_confidence=translation.language_confidence,
-        segments=[
-            tr_pb.TranslatedSegment(
-                start=s.start,
-                end=s.end,
-                source=s.source,
-                translation=s.translation,
-                alternatives=[tr_pb.Hypothesis(text=h.text, **_score_kwargs(h.score)) for h in s.alternatives],
-                paragraph=s.paragraph,
-                role=role_to_pb(s.role),
-                translated=s.translated,
-                is_duplicate=s.duplicate_of is not None,
-                duplicate_of=s.duplicate_of or 0,
-                **_score_kwargs(s.score),
-                **o,
-            )
-            for s, o in zip(translation.segments, offsets)
-        ],
     )
+    add = result.segments.add  # filled in place: a list of messages first would hold every segment twice
+    for s, o in zip(segments, offsets):
+        segment = add(start=s.start, end=s.end, source=s.source, translation=s.translation, paragraph=s.paragraph,
+                      role=role_to_pb(s.role), translated=s.translated, is_duplicate=s.duplicate_of is not None,
+                      duplicate_of=s.duplicate_of or 0, **_score_kwargs(s.score), **o)
+        for h in s.alternatives:
+            segment.alternatives.add(text=h.text, **_score_kwargs(h.score))
+    return result
 
 
 def translation_from_pb(message: tr_pb.TranslationResult) -> Translation:
