@@ -326,6 +326,7 @@ class KeyStore:
         self._signature = self._stat()
         self._failed: tuple | None = None
         self._keys = self._read()
+        self._digests = _digests(self._keys)
         self._checked = clock()
         self._states: dict[str, CallerState] = {key.name: CallerState(key.limits, clock) for key in self._keys}
 
@@ -367,7 +368,7 @@ class KeyStore:
                 self._failed = signature
                 return False
             self._signature, self._failed = signature, None
-            self._keys = keys
+            self._keys, self._digests = keys, _digests(keys)
             self._states = {key.name: self._states.get(key.name) or CallerState(key.limits, self._clock)
                             for key in keys}
             for key in keys:
@@ -377,16 +378,21 @@ class KeyStore:
 
     def find(self, token: str) -> tuple[ApiKey, CallerState] | None:
         """The key whose hash matches the token's, compared in constant time against every key, and its state."""
-        digest = hash_token(token).encode("ascii")
+        digest = hashlib.sha256(token.encode("utf-8")).digest()
         found: ApiKey | None = None
-        keys = self.keys()
-        for key in keys:
-            if hmac.compare_digest(digest, key.sha256.encode("ascii")):
+        self.keys()  # reread first if the file changed
+        for known, key in self._digests:
+            if hmac.compare_digest(digest, known):
                 found = key
         if found is None:
             return None
         state = self._states.get(found.name) or self._states.setdefault(found.name, CallerState(found.limits, self._clock))
         return found, state
+
+
+def _digests(keys: list[ApiKey]) -> list[tuple[bytes, ApiKey]]:
+    """Each key's hash as bytes, decoded once per load rather than once per call and key."""
+    return [(bytes.fromhex(key.sha256), key) for key in keys]
 
 
 _BEARER = re.compile(r"bearer[ \t]+(\S+)[ \t]*", re.IGNORECASE)
