@@ -30,7 +30,8 @@ from crosswire_server.library.records import (
     SearchHit,
     StoredArticle,
 )
-from crosswire_server.library.search import SearchSettings, Translator, search
+from crosswire_server.library.search import SearchSettings, Translator
+from crosswire_server.library.search import search as search_library
 from crosswire_server.library.store import Store, open_store
 
 __all__ = [
@@ -131,7 +132,7 @@ class Library:
         in time: articles further than `window_days` from it rank lower, or are left out with `exclude_outside`.
         `translator` (report sentences -> English) adds machine-translation evidence when a model is installed.
         """
-        return search(
+        return search_library(
             self.store, report, language or "", encoder=self.encoder, k=k, published=published,
             window_days=window_days, exclude_outside=exclude_outside, outlets=outlets, translator=translator,
             dictionary=self._dictionary_for_search(), settings=self.settings, limits=self.limits,

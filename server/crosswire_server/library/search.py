@@ -55,7 +55,7 @@ REPORT_WEIGHT = 0.5
 NAMES_WEIGHT = 0.15
 #: Articles taken by vector (per query: within the window, and overall) and by shared names.
 VECTOR_CANDIDATES = 100
-NAME_CANDIDATES = 50
+NAME_CANDIDATES = 60
 #: Days around the report's date within which coverage counts as current.
 WINDOW_DAYS = 7.0
 #: Most hits a search returns, and how many go through the aligner at once.
@@ -125,17 +125,22 @@ def report_date(document: Document) -> datetime | None:
     return None
 
 
-def _soft(best: np.ndarray) -> float:
-    """Soft share of sentences with a partner: 0 below LOW_COSINE, 1 from HIGH_COSINE, linear between."""
-    return float(np.clip((best - LOW_COSINE) / (HIGH_COSINE - LOW_COSINE), 0.0, 1.0).mean()) if best.size else 0.0
+def _soft(cosine: np.ndarray) -> np.ndarray:
+    """Partner credit of a best cosine: 0 below LOW_COSINE, 1 from HIGH_COSINE, linear between."""
+    return np.clip((cosine - LOW_COSINE) / (HIGH_COSINE - LOW_COSINE), 0.0, 1.0)
 
 
-def coverage_score(report: np.ndarray, article: np.ndarray) -> float:
-    """How much of each side finds a close sentence on the other, weighted REPORT_WEIGHT to the report's side."""
-    if not len(report) or not len(article):
-        return 0.0
-    cosine = report @ article.T
-    return REPORT_WEIGHT * _soft(cosine.max(axis=1)) + (1 - REPORT_WEIGHT) * _soft(cosine.max(axis=0))
+def coverage_scores(report: np.ndarray, articles: list[np.ndarray]) -> np.ndarray:
+    """For each article, how much of each side finds a close sentence on the other (REPORT_WEIGHT to the
+    report's side), all articles in one matrix product."""
+    sizes = np.array([len(a) for a in articles])
+    if not len(articles) or not len(report):
+        return np.zeros(len(articles), np.float32)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    cosine = report @ np.concatenate(articles).T
+    report_side = _soft(np.maximum.reduceat(cosine, starts, axis=1)).mean(axis=0)
+    article_side = np.add.reduceat(_soft(cosine.max(axis=0)), starts) / sizes
+    return REPORT_WEIGHT * report_side + (1 - REPORT_WEIGHT) * article_side
 
 
 def time_factor(report: datetime | None, article: datetime | None, window_days: float) -> float:
@@ -216,12 +221,12 @@ def _names_share(report: Report, matched: list[str]) -> tuple[float, int]:
 
 def rank(report: Report, found: dict[str, _Candidate], named: dict[str, list[str]]) -> list[_Candidate]:
     """Candidates by coverage score (before time), best first."""
-    for candidate in found.values():
-        share, count = _names_share(report, named.get(candidate.id, []))
-        candidate.shared_keys = count
-        candidate.score = (1 - NAMES_WEIGHT) * coverage_score(report.embeddings, candidate.embeddings) \
-            + NAMES_WEIGHT * share
-    return sorted(found.values(), key=lambda c: (-c.score, c.id))
+    chosen = [c for c in found.values() if len(c.embeddings)]
+    coverage = coverage_scores(report.embeddings, [c.embeddings for c in chosen])
+    for candidate, value in zip(chosen, coverage.tolist()):
+        share, candidate.shared_keys = _names_share(report, named.get(candidate.id, []))
+        candidate.score = (1 - NAMES_WEIGHT) * value + NAMES_WEIGHT * share
+    return sorted(chosen, key=lambda c: (-c.score, c.id))
 
 
 class _CheckedAligner(Aligner):
