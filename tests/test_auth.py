@@ -490,3 +490,8 @@ def test_an_api_key_with_spaces_is_refused_without_echoing_it() -> None:
     with pytest.raises(ValueError, match="contains spaces") as info:
         Client("localhost:1", api_key="cw_secret part")
     assert "secret" not in str(info.value)
+
+
+def test_metrics_behind_keys_need_a_keys_file(tmp_path: Path) -> None:
+    with pytest.raises(ServeError, match="--metrics-access keys needs --api-keys FILE"):
+        CrosswireServer(ServerConfig.from_env({}, models_dir=tmp_path, port=0, metrics_access="keys"))
