@@ -276,3 +276,16 @@ def test_a_library_that_cannot_be_opened_is_unavailable_saying_why(tiny_models_d
             library_pb2_grpc.LibraryServiceStub(channel).Stats(library_pb2.StatsRequest(), timeout=60)
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "cannot open the library at /proc/no-such-folder/library.sqlite3" in info.value.details()
+
+
+def test_the_same_service_on_a_postgresql_library(tiny_models_dir: Path, postgres_server) -> None:
+    with ServerThread(tiny_models_dir, max_decoding_length=16, library=postgres_server.new_database()) as served, \
+            Client(served.address, timeout=120) as client:
+        results = client.add_articles([*BASE, Article("empty.txt", "")])
+        hits = client.search(RU, "ru", selection=LibrarySelection(k=2, outlets=("Reuters",)))
+        stats = client.library_stats()
+        comparison = client.compare(RU, [], library=LibrarySelection(k=1))
+    assert [r.status for r in results] == [AddStatus.ADDED] * 3 + [AddStatus.REFUSED]
+    assert [hit.article.name for hit in hits][0] == "nato.txt" and {h.article.outlet for h in hits} == {"Reuters"}
+    assert (stats.backend, stats.articles) == ("postgres", 3)
+    assert comparison.library_articles[0].text == NATO
