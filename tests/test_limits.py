@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from crosswire.client import CrosswireError
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
@@ -133,16 +134,29 @@ def test_the_server_caps_open_streams(channel, keys) -> None:
 
 
 def test_the_server_caps_calls_in_progress_but_never_health_checks(tmp_path: Path) -> None:
-    with ServerThread(tmp_path, wait_ready=False, max_concurrent_rpcs=1) as server, \
+    with ServerThread(tmp_path, wait_ready=False, max_concurrent_rpcs=1, max_open_streams=1) as server, \
             grpc.insecure_channel(server.address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        watch = health.Watch(health_pb2.HealthCheckRequest(service="crosswire.v1.SegmentationService"), timeout=60)
-        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING  # one call in progress
+        asks: queue.Queue = queue.Queue()
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(iter(asks.get, None),
+                                                                                            timeout=60)
+        asks.put(reflection_pb2.ServerReflectionRequest(list_services=""))
+        assert next(reflection).list_services_response.service  # one call in progress, held open
         stub = segmentation_pb2_grpc.SegmentationServiceStub(channel)
         error = refused(lambda: stub.Segment(segmentation_pb2.SegmentRequest(text=SENTENCE), timeout=30))
         assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED and error.limit == "max_concurrent_rpcs"
-        assert health.Check(health_pb2.HealthCheckRequest(), timeout=30) is not None
+        assert "the server has 1 calls open, its limit of max_concurrent_rpcs=1" in error.details
+        health = health_pb2_grpc.HealthStub(channel)
+        assert health.Check(health_pb2.HealthCheckRequest(), timeout=30) is not None  # never refused for load
+        request = health_pb2.HealthCheckRequest(service="crosswire.v1.SegmentationService")
+        watch = health.Watch(request, timeout=60)  # watches have slots of their own
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        second = health.Watch(request, timeout=60)
+        error = refused(lambda: next(second))
+        assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED and error.limit == "max_open_streams"
         watch.cancel()
+        asks.put(None)
+        assert list(reflection) == []
+        assert len(stub.Segment(segmentation_pb2.SegmentRequest(text=SENTENCE), timeout=30).sentences) == 1
 
 
 def test_a_bucket_lets_a_call_in_while_not_empty_and_then_charges_it_in_full() -> None:

@@ -60,6 +60,9 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         self._runtime = runtime
         self._calls = Gauge(runtime.config.max_concurrent_rpcs)
         self._streams = Gauge(runtime.config.max_open_streams)
+        # Health is open to anyone: its Watch streams get slots of their own, so that they cannot take
+        # the ones of callers with credentials; a health Check is never refused for load.
+        self._watches = Gauge(runtime.config.max_open_streams)
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
                                 details: grpc.HandlerCallDetails) -> Any:
@@ -85,15 +88,17 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
                 subject = _certificate_subject(context) if self._access.client_certificates else None
                 caller = self._access.authenticate(_authorization(context), subject)
                 self._access.authorize(caller, service)
-            if service != "health" or streaming:  # a health check is never refused for load
-                for gauge, limit in ((self._calls, "max_concurrent_rpcs"), (self._streams, "max_open_streams")):
-                    if gauge is self._streams and not streaming:
-                        continue
-                    if not gauge.enter():
-                        raise RateLimited(f"the server has {gauge.value} {'streams' if streaming else 'calls'} "
-                                          f"open, its limit of {limit}={gauge.cap}; retry later",
-                                          limit=limit, retry_after_s=config.retry_after_s)
-                    gauges.append(gauge)
+            if service == "health":
+                counted = [(self._watches, "max_open_streams")] if streaming else []
+            else:
+                counted = [(self._calls, "max_concurrent_rpcs")]
+                counted += [(self._streams, "max_open_streams")] if streaming else []
+            for gauge, limit in counted:
+                if not gauge.enter():
+                    what = "streams" if limit == "max_open_streams" else "calls"
+                    raise RateLimited(f"the server has {gauge.value} {what} open, its limit of {limit}={gauge.cap}; "
+                                      "retry later", limit=limit, retry_after_s=config.retry_after_s)
+                gauges.append(gauge)
             enter_call(caller, config.retry_after_s)
         except CrosswireError as exc:
             for gauge in gauges:
