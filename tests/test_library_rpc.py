@@ -289,3 +289,20 @@ def test_the_same_service_on_a_postgresql_library(tiny_models_dir: Path, postgre
     assert [hit.article.name for hit in hits][0] == "nato.txt" and {h.article.outlet for h in hits} == {"Reuters"}
     assert (stats.backend, stats.articles) == ("postgres", 3)
     assert comparison.library_articles[0].text == NATO
+
+
+def test_every_library_call_of_the_async_client(server: ServerThread) -> None:
+    async def calls() -> tuple:
+        async with AsyncClient(server.address, timeout=120) as client:
+            added = await client.add_articles([Article("async.txt", "The lighthouse on the island was restored "
+                                                       "by volunteers and opened to visitors this summer.",
+                                                       outlet="Async Times")])
+            article = await client.get_article("async.txt")
+            listed = [a.name async for a in client.list_articles(outlet="Async Times", page_size=1)]
+            stats = await client.library_stats()
+            deleted = await client.delete_articles(["async.txt"])
+            return added, article, listed, stats, deleted
+
+    added, article, listed, stats, deleted = asyncio.run(calls())
+    assert added[0].status is AddStatus.ADDED and article.id == added[0].id and article.outlet == "Async Times"
+    assert listed == ["async.txt"] and stats.outlets["Async Times"] == 1 and deleted == 1
