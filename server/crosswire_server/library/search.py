@@ -25,12 +25,12 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from crosswire.types import DEFAULT_ROLES, Coverage, Document, Grade, Role, Sentence
+from crosswire.types import DEFAULT_ROLES, Coverage, Document, Grade, Role
 from crosswire_server.alignment.aligner import Aligner
 from crosswire_server.alignment.dictionary import Dictionary
 from crosswire_server.alignment.evidence import sentence_terms
 from crosswire_server.alignment.facts import statement
-from crosswire_server.alignment.inputs import eligible
+from crosswire_server.alignment.inputs import eligible, presegment
 from crosswire_server.errors import InvalidInput
 from crosswire_server.library.ingest import (
     Encoder,
@@ -239,12 +239,13 @@ class _CheckedAligner(Aligner):
 
 
 def _article_document(article: StoredArticle, sentences: list[str]) -> Document:
-    """A stored article as the aligner takes it: its kept sentences, one per line."""
-    parts, position = [], 0
-    for index, text in enumerate(sentences):
-        parts.append(Sentence(index, position, position + len(text), text, paragraph=index))
-        position += len(text) + 1
-    return Document("\n".join(sentences), article.language, parts, detected_language=article.language)
+    """A stored article as the aligner takes it: its kept sentences, one per line (sentence j is line j)."""
+    return presegment("\n".join(map(_one_line, sentences)), article.language)
+
+
+def _one_line(sentence: str) -> str:
+    """A sentence with its line breaks (a few run across one) as spaces, so that it stays one line."""
+    return " ".join(sentence.splitlines())
 
 
 def _fallback_pairs(report: Report, candidate: _Candidate) -> list[tuple[int, int, float]]:
@@ -263,7 +264,7 @@ def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float
     """SearchHits for the chosen articles: coverage, shared names and sentence pairs from the aligner."""
     known = dict(zip(report.sentences, report.embeddings))
     for candidate, _, _ in chosen:
-        known.update(zip(candidate.sentences, candidate.embeddings))
+        known.update(zip(map(_one_line, candidate.sentences), candidate.embeddings))
     hits: list[SearchHit] = []
     for language in dict.fromkeys(article.language for _, article, _ in chosen):
         group = [item for item in chosen if item[1].language == language]
