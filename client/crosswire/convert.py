@@ -396,7 +396,8 @@ def comparison_from_pb(message: al_pb.CompareResponse, report_text: str, article
     """A CompareResponse as a Comparison; the texts are those the request sent (the library's come with it)."""
     library_articles = [article_from_pb(a) for a in message.library_articles]
     return Comparison(
-        alignment=alignment_from_pb(message.alignment, report_text, [*article_texts, *(a.text for a in library_articles)]),
+        alignment=alignment_from_pb(message.alignment, report_text,
+                                    [*article_texts, *(article.text for article in library_articles)]),
         documents=[
             RankedDocument(
                 d.target_doc, d.name, round(d.score, 4), d.linked_source, d.linked_target, list(d.shared_names),

@@ -436,5 +436,6 @@ def run_stats(args: argparse.Namespace) -> int:
         print(f"published {_time(stats.oldest)} to {_time(stats.newest)}")
     for title, counts in (("outlets", stats.outlets), ("languages", stats.languages)):
         if counts:
-            print(f"{title}: " + ", ".join(f"{k or '(none)'} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
+            ordered = sorted(counts.items(), key=lambda item: -item[1])
+            print(f"{title}: " + ", ".join(f"{name or '(none)'} {count}" for name, count in ordered))
     return 0

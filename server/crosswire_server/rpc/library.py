@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 
+from crosswire.convert import timestamp_to_pb
 from crosswire.types import LANGUAGE_CODE, LanguagePair
 from crosswire.v1 import alignment_pb2 as al_pb
 from crosswire.v1 import article_pb2 as art_pb
@@ -42,19 +43,8 @@ _STATUS = {"added": pb.ADD_STATUS_ADDED, "unchanged": pb.ADD_STATUS_UNCHANGED, "
            "refused": pb.ADD_STATUS_REFUSED}
 
 
-def _timestamp(moment: datetime | None) -> Any:
-    """A Timestamp message for a datetime (naive = UTC), or None to leave the field unset."""
-    if moment is None:
-        return None
-    from google.protobuf import timestamp_pb2
-
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment if moment.tzinfo is None else moment.astimezone(timezone.utc))
-    return stamp
-
-
 def _time_field(message: Any, name: str, path: str) -> datetime | None:
-    """The Timestamp field `name` as an aware UTC datetime (None when unset); one out of range is refused, naming `path`."""
+    """The Timestamp field `name` as an aware UTC datetime, None when unset; one out of range is refused (`path`)."""
     if not message.HasField(name):
         return None
     stamp = getattr(message, name)
@@ -69,8 +59,8 @@ def article_to_pb(article: StoredArticle, text: bool = True) -> art_pb.Article:
     """A stored article as an Article message; `text=False` leaves its text out (lists and search hits)."""
     return art_pb.Article(
         id=article.id, name=article.name, outlet=article.outlet, url=article.url, title=article.title,
-        published=_timestamp(article.published), language=article.language, text=article.text if text else "",
-        added=_timestamp(article.added), sentence_count=article.n_sentences,
+        published=timestamp_to_pb(article.published), language=article.language, text=article.text if text else "",
+        added=timestamp_to_pb(article.added), sentence_count=article.n_sentences,
     )
 
 
@@ -97,7 +87,7 @@ def hit_to_pb(hit: SearchHit) -> pb.SearchHit:
 def stats_to_pb(stats: LibraryStats) -> pb.StatsResponse:
     return pb.StatsResponse(
         articles=stats.articles, sentences=stats.sentences, outlets=stats.outlets, languages=stats.languages,
-        oldest=_timestamp(stats.oldest), newest=_timestamp(stats.newest), bytes_on_disk=stats.bytes_on_disk,
+        oldest=timestamp_to_pb(stats.oldest), newest=timestamp_to_pb(stats.newest), bytes_on_disk=stats.bytes_on_disk,
         backend=stats.backend,
     )
 
@@ -293,7 +283,8 @@ class LibraryServicer(pb_grpc.LibraryServiceServicer):
                           context: grpc.aio.ServicerContext) -> pb.AddArticlesResponse:
         return await self._run(context, "AddArticles", self.calls.add, request)
 
-    async def GetArticle(self, request: pb.GetArticleRequest, context: grpc.aio.ServicerContext) -> pb.GetArticleResponse:
+    async def GetArticle(self, request: pb.GetArticleRequest,
+                         context: grpc.aio.ServicerContext) -> pb.GetArticleResponse:
         return await self._run(context, "GetArticle", self.calls.get, request)
 
     async def DeleteArticles(self, request: pb.DeleteArticlesRequest,
