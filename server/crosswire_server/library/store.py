@@ -237,19 +237,22 @@ class VectorIndex:
         self.ids = [i for i, m in zip(self.ids, mask.tolist(), strict=True) if m]
         self.size = n
 
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` vectors without another copy."""
+        if rows > len(self.matrix):
+            grown = np.zeros((rows, self.dimension), np.float32)
+            grown[: self.size] = self.matrix[: self.size]
+            self.matrix = grown
+
     def append(self, rows: list[tuple[int, str, str, str, int | None, bytes]]) -> None:
         """Add (seq, id, language, outlet, published micros, float16 vector) rows; the matrix grows by half."""
         if not rows:
             return
         need = self.size + len(rows)
         if need > len(self.matrix):
-            grown = np.zeros((max(need, len(self.matrix) * 3 // 2, 1024), self.dimension), np.float32)
-            grown[: self.size] = self.matrix[: self.size]
-            self.matrix = grown
-        for start in range(0, len(rows), 10_000):  # converted in slices, to spare a second copy of the matrix
-            chunk = rows[start : start + 10_000]
-            vectors = np.frombuffer(b"".join(r[5] for r in chunk), np.float16).reshape(len(chunk), self.dimension)
-            self.matrix[self.size + start : self.size + start + len(chunk)] = vectors
+            self.reserve(max(need, len(self.matrix) * 3 // 2, 1024))
+        vectors = np.frombuffer(b"".join(r[5] for r in rows), np.float16).reshape(len(rows), self.dimension)
+        self.matrix[self.size : need] = vectors
         self.seq = np.concatenate([self.seq, np.array([r[0] for r in rows], np.int64)])
         self.ids.extend(r[1] for r in rows)
         self.language = np.concatenate([self.language, np.array([self.code(r[2]) for r in rows], np.int32)])
@@ -592,10 +595,12 @@ class SQLiteStore:
                 alive = np.array([r[0] for r in db.execute("SELECT seq FROM vectors")], np.int64)
                 index.keep(alive)
             last = int(index.seq[-1]) if index.size else -1
-            rows = db.execute(
+            index.reserve(index.size + db.execute("SELECT count(*) FROM vectors WHERE seq > ?", (last,)).fetchone()[0])
+            cursor = db.execute(
                 "SELECT seq, id, language, outlet, published, vector FROM vectors WHERE seq > ? ORDER BY seq", (last,)
-            ).fetchall()
-        index.append(rows)
+            )
+            while rows := cursor.fetchmany(10_000):  # in slices: the rows are not held beside the whole matrix
+                index.append(rows)
         self._index, self._index_generation, self._index_removals = index, generation, meta["removals"]
         return index
 
