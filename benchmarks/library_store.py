@@ -20,7 +20,9 @@ import argparse
 import hashlib
 import os
 import resource
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -85,7 +87,7 @@ def fill(store: Store, args: argparse.Namespace) -> float:
         started = time.perf_counter()
         store.put_many(batch)
         spent += time.perf_counter() - started
-        if first % 10_000 == 0:
+        if first % 5_000 == 0:
             print(f"  {first + len(batch)} articles ...", flush=True)
     return args.articles / spent
 
@@ -146,6 +148,8 @@ def main() -> None:
             store.close()
     if args.backend in ("postgres", "both"):
         import pgserver
+
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so `finally` stops the server
 
         folder = tempfile.mkdtemp(prefix="crosswire-library-bench-pg-")
         server = pgserver.get_server(folder, cleanup_mode="delete")
