@@ -227,6 +227,22 @@ def test_keys_create_prints_the_token_once_and_appends_its_hash(tmp_path: Path, 
     assert "unknown service 'transl'" in capsys.readouterr().err
 
 
+def test_keys_revoke_removes_one_key_and_keeps_the_rest(tmp_path: Path, keys_file, capsys) -> None:
+    from crosswire.cli import main
+
+    path, tokens = keys_file
+    path.write_text("# newsroom keys\n\n" + path.read_text())
+    assert main(["keys", "revoke", "everything", "--file", str(path)]) == 0
+    store = KeyStore(path)
+    assert [key.name for key in store.keys()] == ["translator"]
+    assert store.find(tokens["everything"]) is None and store.find(tokens["translator"]) is not None
+    assert path.read_text().startswith("# newsroom keys") and path.stat().st_mode & 0o077 == 0
+    assert main(["keys", "revoke", "everything", "--file", str(path)]) == 1
+    assert "no key named 'everything'" in capsys.readouterr().err
+    assert main(["keys", "list", "--file", str(path)]) == 0
+    assert capsys.readouterr().out == "translator\ttranslation\tno limits\n"
+
+
 def test_the_python_client_sends_its_api_key(server: ServerThread, keys_file) -> None:
     from crosswire import Client
 

@@ -219,6 +219,34 @@ def add_key(path: Path, name: str, services: Iterable[str], limits: Limits = Lim
     return token
 
 
+_TABLE_START = re.compile(r"^\s*\[\[\s*key\s*\]\]", re.MULTILINE)
+
+
+def remove_key(path: Path, name: str) -> None:
+    """Revoke a key: rewrite the keys file without its [[key]] table (atomically, keeping the file's mode).
+
+    Comments and the other tables stay as they were; a running server drops the key
+    when it next looks at the file (within a second) or on SIGHUP.
+    """
+    text = path.read_text(encoding="utf-8")
+    parse_keys(text, str(path))
+    starts = [match.start() for match in _TABLE_START.finditer(text)]
+    blocks = [text[:starts[0]] if starts else text] + [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
+    kept = [block for block in blocks if not (block is not blocks[0] and _block_name(block) == name)]
+    if len(kept) == len(blocks):
+        raise KeysFileError(f"{path}: no key named {name!r}")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, os.stat(path).st_mode & 0o777)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write("".join(kept))
+    os.replace(temporary, path)
+
+
+def _block_name(block: str) -> str | None:
+    (key,) = parse_keys(block, "a key table")
+    return key.name
+
+
 class TokenBucket:
     """Sentences per second with a burst: a call is let in while the bucket is not empty, then pays in full.
 

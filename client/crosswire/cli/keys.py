@@ -1,4 +1,4 @@
-"""`crosswire keys`: make API keys for a server's keys file (`serve --api-keys FILE`), and list them.
+"""`crosswire keys`: make, list and revoke the API keys of a server's keys file (`serve --api-keys FILE`).
 
 `create` prints the new key once, on stdout, and appends only its SHA-256 to the
 file: a lost key cannot be recovered, only replaced. A running server picks the
@@ -19,7 +19,7 @@ KEYS_ENV = "CROSSWIRE_API_KEYS"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("keys", help="make and list API keys for a server's keys file",
+    parser = subparsers.add_parser("keys", help="make, list and revoke API keys of a server's keys file",
                                    description=__doc__.split("\n\n")[1])
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="make a key, print it once and append its hash to the keys file")
@@ -38,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="the keys in the file: names, services and limits (never tokens)")
     _file_argument(listing)
     listing.set_defaults(run=run_list)
+    revoke = actions.add_parser("revoke", help="remove a key from the keys file; servers drop it within a second")
+    revoke.add_argument("name", help="the key's name")
+    _file_argument(revoke)
+    revoke.set_defaults(run=run_revoke)
 
 
 def _file_argument(parser: argparse.ArgumentParser) -> None:
@@ -96,4 +100,15 @@ def run_list(args: argparse.Namespace) -> int:
     for key in keys:
         limits = ", ".join(f"{name}={value:g}" for name, value in vars(key.limits).items() if value is not None)
         print(f"{key.name}\t{','.join(sorted(key.services))}\t{limits or 'no limits'}")
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    access = _access()
+    path = _keys_file(args)
+    try:
+        access.remove_key(path, args.name)
+    except (access.KeysFileError, OSError) as exc:
+        raise CLIError(str(exc)) from None
+    print(f"removed key {args.name!r} from {path}", file=sys.stderr)
     return 0
