@@ -175,8 +175,19 @@ def test_bad_articles_are_refused_each_with_its_reason_and_the_rest_go_in(librar
     assert len(set(reasons)) == len(reasons)
     assert all(r.id == "" for r in results if r.status == "refused")
     assert library.stats().articles == 2
+
+def test_bad_searches_are_refused_naming_the_field(library: Library) -> None:
+    assert library.search(REPORT, "ru") == []  # an empty library finds nothing
     with pytest.raises(InvalidInput, match="report: the article is empty"):
         library.search("   ", "ru")
+    with pytest.raises(InvalidInput, match="report: declared language is 'en' but the text looks 'ru'"):
+        library.search(REPORT, "en")
+    with pytest.raises(InvalidInput, match="k: 0 is not between 1 and 100"):
+        library.search(REPORT, "ru", k=0)
+    with pytest.raises(InvalidInput, match="window_days"):
+        library.search(REPORT, "ru", window_days=-1)
+    with pytest.raises(InvalidInput, match="published: 'soon' is not an ISO 8601 date"):
+        library.search(REPORT, "ru", published="soon")
 
 
 def test_the_same_article_added_twice_is_one(library: Library) -> None:

@@ -86,13 +86,14 @@ def check_text(text: object, limits: IngestLimits, field: str = "text") -> str:
     return text
 
 
-def resolve_language(text: str, declared: str, limits: IngestLimits, field: str = "language") -> str:
+def resolve_language(text: str, declared: str, limits: IngestLimits, field: str = "language",
+                     text_field: str = "text") -> str:
     """The declared language (checked against the text) or the detected one; refused when not supported."""
     declared = (declared or "").strip().lower()
     if declared:
         if not LANGUAGE_CODE.fullmatch(declared):
             raise InvalidInput(f"{field}: {declared[:20]!r} is not a language code such as 'en'", field=field)
-        check_declared(text, declared, "text")
+        check_declared(text, declared, text_field)
         language = re.split(r"[-_]", declared)[0]
     else:
         found = identify(text)

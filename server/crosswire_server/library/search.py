@@ -169,7 +169,7 @@ class Report:
                 limits: IngestLimits = IngestLimits()) -> Report:
         """Check, segment and embed a report (the same checks as an article, field names for a search)."""
         text = check_text(text, limits, "report")
-        language = resolve_language(text, language, limits)
+        language = resolve_language(text, language, limits, text_field="report")
         document = segment(text, language)
         sentences, _ = kept_sentences(document, limits, "report")
         indices = eligible(document, DEFAULT_ROLES)
