@@ -306,3 +306,11 @@ def test_every_library_call_of_the_async_client(server: ServerThread) -> None:
     added, article, listed, stats, deleted = asyncio.run(calls())
     assert added[0].status is AddStatus.ADDED and article.id == added[0].id and article.outlet == "Async Times"
     assert listed == ["async.txt"] and stats.outlets["Async Times"] == 1 and deleted == 1
+
+
+def test_what_the_library_refuses_in_a_report_names_the_requests_field(client: Client) -> None:
+    german = "Der Bundestag hat am Donnerstag nach langer Debatte ein neues Gesetz zur Energiewende beschlossen."
+    error = failure(lambda: client.search(german))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT and error.violations[0][0] == "language"
+    error = failure(lambda: client.compare(german, [], source_language="de", library=LibrarySelection()))
+    assert error.violations[0][0] == "source_language" and error.details.startswith("source_language: ")

@@ -10,9 +10,10 @@ so every path checks and answers the same. The library opens on first use
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -90,6 +91,27 @@ def stats_to_pb(stats: LibraryStats) -> pb.StatsResponse:
         oldest=timestamp_to_pb(stats.oldest), newest=timestamp_to_pb(stats.newest), bytes_on_disk=stats.bytes_on_disk,
         backend=stats.backend,
     )
+
+
+#: The library's names for what it refuses in a search -> the request's field paths.
+_SEARCH_FIELDS = {"k": "selection.k", "window_days": "selection.window", "published": "selection.published"}
+_COMPARE_FIELDS = {"report": "report.text", "language": "source_language", "k": "library.k",
+                   "window_days": "library.window", "published": "library.published"}
+
+
+@contextlib.contextmanager
+def _fields(paths: dict[str, str]) -> Iterator[None]:
+    """Refusals of the library named by the request's field paths ("k: ..." -> "selection.k: ...")."""
+    try:
+        yield
+    except InvalidInput as error:
+        path = paths.get(error.field)
+        if path is None:
+            raise
+        message = str(error)
+        if message.startswith(f"{error.field}:"):
+            message = path + message[len(error.field):]
+        raise InvalidInput(message, field=path, limit=error.limit) from error
 
 
 def _refused(name: str, reason: str) -> pb.AddArticleResult:
@@ -242,7 +264,8 @@ class LibraryCalls:
         report, language = self._report(request.report, request.language, "report", "language")
         settings = self._selection(request.selection, "selection", self.config.max_library_results,
                                    "max_library_results")
-        hits = self.library.search(report, language, translator=translator, **settings)
+        with _fields(_SEARCH_FIELDS):
+            hits = self.library.search(report, language, translator=translator, **settings)
         return pb.SearchResponse(hits=[hit_to_pb(hit) for hit in hits])
 
     def stats(self, request: pb.StatsRequest) -> pb.StatsResponse:
@@ -257,7 +280,8 @@ class LibraryCalls:
                                         "source_language")
         room = max(self.config.max_align_targets - len(request.articles), 0)
         settings = self._selection(request.library, "library", room, "max_align_targets")
-        hits = self.library.search(report, language, translator=translator, **settings)
+        with _fields(_COMPARE_FIELDS):
+            hits = self.library.search(report, language, translator=translator, **settings)
         if not hits and not request.articles:
             raise NotFound("the library has no article for this report (library.k, library.published, "
                            "library.window and library.outlets choose which may match)", field="library")
