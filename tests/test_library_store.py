@@ -245,8 +245,7 @@ def test_two_writer_threads_lose_nothing(store: Store) -> None:
 
 
 def test_two_writer_processes_lose_nothing(location: str) -> None:
-    open_store(location).close()  # the schema exists before both start; each would also create it safely
-    writers = [child(location, prefix, 60, wait=True) for prefix in ("p", "q")]
+    writers = [child(location, prefix, 60, wait=True) for prefix in ("p", "q")]  # both create the schema at once
     assert [writer.stdout.readline() for writer in writers] == ["ready\n", "ready\n"]
     for writer in writers:  # both are open before either writes, so their writes interleave
         writer.stdin.write("go\n")
