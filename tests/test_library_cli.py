@@ -182,3 +182,22 @@ def test_a_library_that_cannot_be_opened_is_one_line_without_the_password(capsys
     _, err = run(capsys, ["library", "stats", "--library", location], status=1)
     assert err.startswith("crosswire: error: ") and err.count("\n") == 1
     assert "s3cret" not in err
+
+
+def test_search_in_process_translates_with_an_installed_model(capsys, files, library, tiny_models_dir: Path) -> None:
+    from argparse import Namespace
+
+    from crosswire.cli.library import LocalLibrary
+
+    local = LocalLibrary(str(library), Namespace(models_dir=tiny_models_dir))
+    try:
+        translate = local.translator("ru")
+        assert translate is not None and local.translator("") is None and local.translator("zh") is None
+        english = translate(["Суд вынес приговор.", "Керри проинформировал союзников."])
+        assert len(english) == 2 and all(isinstance(text, str) and text for text in english)
+    finally:
+        local.close()
+    run(capsys, ["library", "add", files["nato.txt"], files["football.txt"]])
+    out = run_json(capsys, ["library", "search", files["report.txt"], "--from", "ru", "--format", "json",
+                            "--models-dir", str(tiny_models_dir)])
+    assert out["results"][0]["name"] == "nato.txt"

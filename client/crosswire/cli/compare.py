@@ -20,10 +20,10 @@ from pathlib import Path
 
 from crosswire.cli import CLIError
 from crosswire.cli.align import add_alignment_arguments, run_on_backend
-from crosswire.cli.backend import connect, core_errors
+from crosswire.cli.backend import connect
 from crosswire.cli.inputs import read_inputs
 from crosswire.cli.library import LIBRARY_HELP, LocalLibrary, add_selection_arguments, selection
-from crosswire.convert import article_from_pb, compare_request
+from crosswire.convert import compare_request
 from crosswire.cli.records import comparison_record, dumps
 from crosswire.types import Comparison
 
@@ -108,10 +108,9 @@ def _with_library(args: argparse.Namespace) -> tuple[str, Comparison]:
     (report_name, report), *given = read_inputs([args.report, *args.articles])
     request = compare_request(report, [text for _, text in given], source_language=args.source_language,
                               library=chosen)
-    library = LocalLibrary(args.library or None)
+    library = LocalLibrary(args.library or None, args)
     try:
-        with core_errors():  # the same choice, and the same refusals, as the server's Compare
-            found = [article_from_pb(article) for article in library.calls.select(request)]
+        found = library.select(request)  # the same choice, and the same refusals, as the server's Compare
     finally:
         library.close()
     given += [(article.name, article.text) for article in found]

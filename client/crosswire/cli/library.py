@@ -23,7 +23,7 @@ from typing import Any
 
 from crosswire.cli import CLIError, require_server_side
 from crosswire.cli.arguments import DETECT, detect_or, language_code, positive_float, positive_int
-from crosswire.cli.backend import add_backend_arguments, connect, core_errors
+from crosswire.cli.backend import ENGINE_FLAGS, LocalBackend, add_backend_arguments, connect, core_errors
 from crosswire.cli.inputs import STDIN, read_inputs
 from crosswire.convert import add_requests, add_result_from_pb, article_from_pb, search_hit_from_pb, stats_from_pb
 from crosswire.types import AddResult, AddStatus, Article, LibrarySelection, LibraryStats, SearchHit
@@ -74,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     search = _action(actions, "search", "find the articles that cover a report",
                      "Rank the library's articles by the coverage they share with REPORT (the same names, numbers "
-                     "and statements, close in time), best first.")
+                     "and statements, close in time), best first. With --from LANG and a LANG->en translation "
+                     "model installed, machine translation adds its evidence.", engine=True)
     search.add_argument("report", metavar="REPORT", help="the report ('-' = stdin)")
     search.add_argument("--from", dest="language", default=DETECT, type=detect_or(language_code), metavar="LANG",
                         help=f"the report's language, e.g. ru, or {DETECT} (default)")
@@ -96,13 +97,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.set_defaults(run=run_stats)
 
 
-def _action(actions: argparse._SubParsersAction, name: str, summary: str, description: str) -> argparse.ArgumentParser:
-    """A library sub-command with the options they all take: --library, --format and where to run."""
+def _action(actions: argparse._SubParsersAction, name: str, summary: str, description: str,
+            engine: bool = False) -> argparse.ArgumentParser:
+    """A library sub-command with the options they all take: --library, --format and where to run (`engine`: with
+    the in-process translation engine's flags)."""
     parser = actions.add_parser(name, help=summary, description=description,
                                 epilog="Exit status: 0 ok, 1 failure (one line on stderr), 2 usage error.")
     parser.add_argument("--library", metavar="LIB", help=LIBRARY_HELP)
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or one JSON object")
-    add_backend_arguments(parser, engine=False)
+    add_backend_arguments(parser, engine=engine)
     return parser
 
 
@@ -129,16 +132,42 @@ def selection(args: argparse.Namespace) -> LibrarySelection:
 class LocalLibrary:
     """The library opened in this process, through the same checks as the server's (LibraryCalls)."""
 
-    def __init__(self, location: str | None) -> None:
+    def __init__(self, location: str | None, args: argparse.Namespace | None = None) -> None:
+        """`args` may carry the in-process engine's flags (--models-dir, ...), for machine translation in search."""
         require_server_side()
         from crosswire_server.config import ServerConfig
         from crosswire_server.rpc.library import LibraryCalls
 
+        engine = {name: getattr(args, name, None) for name in ENGINE_FLAGS}
         try:
-            config = ServerConfig.from_env(library=location)
+            config = ServerConfig.from_env(library=location, **engine)
         except ValueError as exc:
             raise CLIError(str(exc)) from None
         self.calls = LibraryCalls(config)
+        self._engine: LocalBackend | None = None
+
+    def translator(self, language: str) -> Callable[[list[str]], list[str]] | None:
+        """Report sentences -> English, when the language is given and a model for the pair is installed (as the
+        server translates with the models it loaded); None otherwise."""
+        from crosswire_models.store import installed_models
+
+        config = self.calls.config
+        if not language or not any((language, "en") in model.pairs for model in installed_models(config.models_dir)):
+            return None
+        if self._engine is None:
+            self._engine = LocalBackend(config)
+        engine = self._engine
+
+        def translate(sentences: list[str]) -> list[str]:
+            return [t.text for t in engine.translate(sentences, source=language, target="en", presegmented=True)]
+
+        return translate
+
+    def select(self, request: Any) -> list[Article]:
+        """The library articles a CompareRequest's library selection takes, texts included (as the server's Compare)."""
+        with core_errors():
+            found = self.calls.select(request, self.translator(request.source_language or "ru"))
+        return [article_from_pb(article) for article in found]
 
     def add(self, articles: Iterable[Article], progress: Callable[[int], object]) -> list[AddResult]:
         results: list[AddResult] = []
@@ -159,7 +188,7 @@ class LocalLibrary:
         from crosswire.convert import search_request
 
         with core_errors():
-            response = self.calls.search(search_request(report, language, chosen))
+            response = self.calls.search(search_request(report, language, chosen), self.translator(language))
         return [search_hit_from_pb(hit) for hit in response.hits]
 
     def list(self, outlet: str) -> Iterator[Article]:
@@ -188,6 +217,8 @@ class LocalLibrary:
 
     def close(self) -> None:
         self.calls.close()
+        if self._engine is not None:
+            self._engine.close()
 
 
 class RemoteLibrary:
@@ -222,7 +253,7 @@ def open_library(args: argparse.Namespace) -> LocalLibrary | RemoteLibrary:
             raise CLIError("--library LIB opens a library in this process; with --server the server's own "
                            "library is used (`crosswire serve --library LIB`): leave out one of them")
         return RemoteLibrary(args)
-    return LocalLibrary(args.library)
+    return LocalLibrary(args.library, args)
 
 
 # --- add -----------------------------------------------------------------------
