@@ -99,6 +99,9 @@ class CrosswireServer:
                 ("grpc.max_send_message_length", transport_limit),
                 # A second server on a taken port must fail, not silently share its traffic.
                 ("grpc.so_reuseport", 0),
+                # Aged connections get GOAWAY (no grace limit: their calls, streams included, run to the end).
+                *([("grpc.max_connection_age_ms", round(config.max_connection_age_s * 1000))]
+                  if config.max_connection_age_s > 0 else []),
             ]
         )
         self._health = ClosingHealthServicer(self.runtime.stopping)

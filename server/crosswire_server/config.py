@@ -74,6 +74,8 @@ class ServerConfig:
     max_library_batch: int = _setting(500, "articles per AddArticles request")
     max_library_results: int = _setting(100, "articles per Search answer and per ListArticles page")
     grace_period_s: float = _setting(10.0, "seconds in-flight requests get to finish on SIGTERM")
+    max_connection_age_s: float = _setting(0.0, "ask clients to reconnect after a connection is this old (GOAWAY; "
+                                           "its calls finish), so dns:/// clients find replicas added since; 0 = never")
     log_format: str = _setting("json", "request log format", choices=("json", "text"))
     tls_cert: str = _setting("", "PEM certificate chain; with tls_key, serve TLS instead of plaintext")
     tls_key: str = _setting("", "PEM private key for tls_cert")
