@@ -105,7 +105,8 @@ def test_serve_stops_gracefully_on_sigterm(tiny_models_dir: Path) -> None:
                                env=env, stderr=subprocess.PIPE, text=True)
     address = f"127.0.0.1:{port}"
     try:
-        with Client(address, timeout=5) as client:
+        # A generous deadline: on a loaded machine the first translation (lazy model start) can take seconds.
+        with Client(address, timeout=30) as client:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 try:
