@@ -133,6 +133,9 @@ def test_the_headless_service_selects_the_pods_for_client_side_balancing() -> No
     assert one("PodDisruptionBudget", "crosswire")["spec"]["selector"]["matchLabels"].items() <= labels.items()
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "dns:///crosswire-headless.NAMESPACE.svc.cluster.local:50051" in readme
+    # dns:/// clients resolve again only when a connection closes: without retiring connections, replicas the
+    # autoscaler adds would get no calls from running clients.
+    assert float(settings()["CROSSWIRE_MAX_CONNECTION_AGE_S"]) > 0
 
 
 def test_termination_grace_covers_the_prestop_sleep_and_the_servers_grace_period() -> None:
