@@ -157,6 +157,8 @@ def test_configmap_keys_are_server_settings_with_valid_values() -> None:
     assert (inter, intra) == (2, 1), "threads must be set: a container sees all the node's cores"
     env = {e["name"] for e in server_container().get("env", []) if e["name"].startswith(ENV_PREFIX)}
     assert env <= fields, f"container variables that are not settings: {env - fields}"
+    # Service links would add CROSSWIRE_PORT=tcp://… and the like for the Service named crosswire.
+    assert pod_spec()["enableServiceLinks"] is False
 
 
 def test_api_keys_file_and_library_url_come_from_the_secret() -> None:
