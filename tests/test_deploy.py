@@ -109,7 +109,7 @@ def test_probes_containers_and_services_use_the_port_the_server_listens_on() -> 
     assert port(container, "metrics") == metrics_port
     assert one("Deployment", "crosswire")["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] \
         == str(metrics_port)
-    assert settings()["CROSSWIRE_HOST"] == "0.0.0.0", "a pod must listen beyond loopback to be reachable"
+    assert settings()["CROSSWIRE_HOST"] in ("0.0.0.0", "[::]"), "a pod must listen beyond loopback to be reachable"
 
 
 def test_readiness_waits_for_models_and_liveness_asks_a_service_that_needs_none() -> None:
