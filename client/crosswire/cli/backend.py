@@ -151,8 +151,10 @@ class RemoteBackend:
     def __init__(self, address: str, timeout: float, tls: bool, root_certificates: bytes | None = None,
                  **credentials: Any) -> None:
         self.address, self.timeout = target(address), timeout
-        client = functools.partial(Client, address, timeout=timeout, tls=tls, root_certificates=root_certificates,
-                                   **credentials)
+        #: Client keyword arguments, for a command that opens its own (e.g. an AsyncClient for bulk work).
+        self.client_settings: dict[str, Any] = dict(timeout=timeout, tls=tls, root_certificates=root_certificates,
+                                                    **credentials)
+        client = functools.partial(Client, address, **self.client_settings)
         # One attempt: retries with backoff would turn "connection refused" into a deadline exceeded.
         with client(retries=0) as probe:
             self._call(probe.health, timeout=min(timeout, HEALTH_TIMEOUT_S))
@@ -235,17 +237,24 @@ class LocalBackend:
         with core_errors():
             return self._loop.run_until_complete(coroutine)
 
+    def run(self, coroutine: Awaitable[T]) -> T:
+        """Run a coroutine (e.g. several translate_async calls at once) on this backend's loop."""
+        return self._run(coroutine)
+
     def translate(self, texts: Sequence[str], **settings: Unpack[TranslateSettings]) -> list[Translation]:
+        return self._run(self.translate_async(texts, **settings))
+
+    async def translate_async(self, texts: Sequence[str], **settings: Unpack[TranslateSettings]) -> list[Translation]:
+        """translate() as a coroutine for `run`; the core's errors come out as they are (a CLIError with no model)."""
         request = translate_request(texts, **settings)
         engine = self.engine
-        with core_errors():
-            options = engine.decode_options(request.options.beam_size, request.options.num_hypotheses,
-                                            request.options.return_scores, request.options.max_decoding_length)
-        return self._run(engine.translate(
+        options = engine.decode_options(request.options.beam_size, request.options.num_hypotheses,
+                                        request.options.return_scores, request.options.max_decoding_length)
+        return await engine.translate(
             list(request.texts), source=request.source_language, target=request.target_language,
             model=request.model, options=options, presegmented=request.presegmented,
             roles=[role_from_pb(r) for r in request.roles] or None, translate_duplicates=request.translate_duplicates,
-        ))
+        )
 
     def segment(self, text: str, language: str | None = None) -> Document:
         from crosswire_server.segmentation import segment
