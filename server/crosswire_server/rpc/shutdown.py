@@ -46,22 +46,48 @@ async def next_unless(items: AsyncIterator[Item], stopping: asyncio.Event) -> It
 
 
 class ClosingHealthServicer(health.aio.HealthServicer):
-    """gRPC's health service, whose Watch calls end when the server starts stopping."""
+    """gRPC's health service, whose Watch calls end when the server starts stopping.
+
+    Watch is its own here (Check is gRPC's): cancelling gRPC's Watch while it
+    writes could leave the call unable to send its final status.
+    """
 
     def __init__(self, stopping: asyncio.Event) -> None:
         super().__init__()
         self._stopping = stopping
+        self._statuses: dict[str, int] = {}
+        self._changed = asyncio.Event()
+        self._closing = False
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def set(self, service: str, status: int) -> None:
+        await super().set(service, status)
+        if not self._closing:
+            self._statuses[service] = status
+            self._notify()
+
+    async def enter_graceful_shutdown(self) -> None:
+        await super().enter_graceful_shutdown()
+        self._closing = True
+        self._statuses = dict.fromkeys(self._statuses, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self._notify()
 
     async def Watch(self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext) -> None:
-        watching = asyncio.ensure_future(super().Watch(request, context))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait((watching, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (watching, stopping):
-                task.cancel()
-            await asyncio.gather(watching, stopping, return_exceptions=True)
-        if not self._stopping.is_set():
-            return watching.result()  # the watch itself ended (it does not, short of an error)
-        await context.write(health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.NOT_SERVING))
-        await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
+        last = None
+        while True:
+            changed = self._changed
+            status = self._statuses.get(request.service, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN)
+            if status != last:
+                await context.write(health_pb2.HealthCheckResponse(status=status))
+                last = status
+            if self._stopping.is_set():
+                await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
+            waits = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(self._stopping.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
