@@ -61,3 +61,43 @@ def test_unread_answers_stop_the_reading(tiny_models_dir: Path) -> None:
     # The answer the client holds keeps its slot until the next one is asked for: IN_FLIGHT read, no more.
     assert stalled_at == IN_FLIGHT
     assert sorted(sequences) == list(range(ITEMS))
+
+
+def test_through_grpc_a_client_that_never_reads_stops_the_server(tiny_models_dir: Path) -> None:
+    """The unread answers fill the transport's flow-control windows, then the server stops translating.
+
+    Each answer is about 40 KB, so HTTP/2's windows (a few MB on loopback) hold a few hundred; the
+    server must then stop, far short of the 3,000 messages the client has for it. Before flow control,
+    answers queued up in the server without bound and every message was translated.
+    """
+    import time
+
+    import grpc
+
+    from crosswire.v1 import translation_pb2_grpc
+    from support.server import ServerThread
+
+    text = "Правительство объявило о новых мерах поддержки экономики. " * 150
+    with ServerThread(tiny_models_dir, max_stream_in_flight=IN_FLIGHT, max_decoding_length=4, max_chars=100_000,
+                      cache_size=0) as handle:
+        engine = handle.server.runtime.engine
+        translated = []
+        translate = engine.translate
+
+        async def counting(*args, **kwargs):
+            translated.append(1)
+            return await translate(*args, **kwargs)
+
+        engine.translate = counting
+        items = (translation_pb2.TranslateStreamRequest(id=str(i), text=f"{text}{i}", source_language="ru")
+                 for i in range(3000))
+        with grpc.insecure_channel(handle.address) as channel:
+            call = translation_pb2_grpc.TranslationServiceStub(channel).TranslateStream(items, timeout=120)
+            seen, steady, deadline = -1, 0, time.monotonic() + 90
+            while steady < 6 and time.monotonic() < deadline:  # until the count holds still for 3 s
+                time.sleep(0.5)
+                steady = steady + 1 if len(translated) == seen else 0
+                seen = len(translated)
+            call.cancel()
+    assert steady >= 6, f"the server kept translating ({seen} messages)"
+    assert IN_FLIGHT <= seen < 1000
