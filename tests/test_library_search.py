@@ -182,7 +182,7 @@ def test_bad_searches_are_refused_naming_the_field(library: Library) -> None:
         library.search("   ", "ru")
     with pytest.raises(InvalidInput, match="report: declared language is 'en' but the text looks 'ru'"):
         library.search(REPORT, "en")
-    with pytest.raises(InvalidInput, match="k: 0 is not between 1 and 100"):
+    with pytest.raises(InvalidInput, match="k: 0 is not between 1 and 200"):
         library.search(REPORT, "ru", k=0)
     with pytest.raises(InvalidInput, match="window_days"):
         library.search(REPORT, "ru", window_days=-1)

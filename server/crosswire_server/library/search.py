@@ -64,7 +64,7 @@ NEAR_WINDOWS = 5
 #: there): it would take most of a search for a label that is "unrelated" or at most "same topic".
 ALIGN_MIN_SCORE = 0.1
 #: Most hits a search returns, and how many go through the aligner at once.
-MAX_K = 100
+MAX_K = 200
 _ALIGN_BATCH = 10
 #: Pairs reported per hit when the aligner links none: the mutual best pairs from this cosine on.
 FALLBACK_PAIR_COSINE = 0.5
