@@ -125,6 +125,21 @@ def test_wmt21_reports_find_their_references(library: Library) -> None:
         assert hits[0].coverage == "same_event"
 
 
+def test_a_translator_gives_the_aligner_its_translations(library: Library) -> None:
+    """With a model for the pair, the report's sentences are translated for the coverage evidence."""
+    library.add([article("coverage.txt", COVERAGE), article("taiwan.txt", TOPIC_ALIKE["taiwan.txt"])])
+    asked: list[list[str]] = []
+
+    def translate(sentences: list[str]) -> list[str]:
+        asked.append(sentences)
+        return [f"translated {n}" for n in range(len(sentences))]
+
+    hits = library.search(REPORT, "ru", k=2, translator=translate)
+    assert hits[0].article.name == "coverage.txt"
+    kept = [s.text for s in segment(REPORT, "ru").sentences if s.role.value in ("headline", "body")]
+    assert asked == [kept]
+
+
 def test_the_time_window_demotes_or_leaves_out_far_articles(library: Library) -> None:
     library.add([
         article("current.txt", COVERAGE, published="2024-03-14T08:00:00Z"),

@@ -31,7 +31,7 @@ from crosswire_server.alignment.dictionary import Dictionary
 from crosswire_server.alignment.comparable import TOPIC_COSINE
 from crosswire_server.alignment.evidence import Term, sentence_terms
 from crosswire_server.alignment.facts import statement
-from crosswire_server.alignment.inputs import eligible, presegment
+from crosswire_server.alignment.inputs import by_sentence, eligible, presegment
 from crosswire_server.errors import InvalidInput
 from crosswire_server.library.ingest import (
     Encoder,
@@ -299,6 +299,9 @@ def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float
     hits = [_unaligned(report, candidate, article, score) for candidate, article, score in chosen
             if candidate.score < ALIGN_MIN_SCORE]
     chosen = [item for item in chosen if item[0].score >= ALIGN_MIN_SCORE]
+    translations = None
+    if translator is not None and chosen:  # once for every batch: sentence i's translation at index i
+        translations = by_sentence(report.document, report.indices, translator(list(report.sentences)))
     for language in dict.fromkeys(article.language for _, article, _ in chosen):
         group = [item for item in chosen if item[1].language == language]
         for start in range(0, len(group), _ALIGN_BATCH):
@@ -306,7 +309,7 @@ def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float
             aligner = _CheckedAligner(embedder=_StoredVectors(known, encoder), dictionary=dictionary)  # type: ignore[arg-type]
             comparison = aligner.compare(
                 report.document, [_article_document(article, c.sentences) for c, article, _ in batch],
-                names=[article.id for _, article, _ in batch], translations=translator,
+                names=[article.id for _, article, _ in batch], translations=translations,
             )
             ranked = {doc.target_doc: doc for doc in comparison.documents}
             for k, (candidate, article, score) in enumerate(batch):
