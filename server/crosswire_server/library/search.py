@@ -2,9 +2,9 @@
 sentences they share with the report, placed in time, and graded same event / same topic by the aligner.
 
 1. The report is checked, segmented and embedded as an article is at ingest (ingest.py).
-2. Candidates: the articles nearest to the report's vector (within the time window when the report's date
-   is known, and overall unless articles outside it are excluded), plus those sharing the report's most
-   specific names and numbers (the store ranks them by rarity).
+2. Candidates: the articles nearest to the report's vector and those sharing its most specific names and
+   numbers (the store ranks them by rarity), from the time window when the report's date is known (and near
+   it, unless articles outside it are excluded; see `candidates`).
 3. Rank: how much of the report finds a close sentence in the article and how much of the article finds one
    in the report (soft counts between LOW_COSINE and HIGH_COSINE), plus the share of the report's names the
    article has. A topic alone gives vectors that are close; it does not give sentence partners.
@@ -28,6 +28,7 @@ import numpy as np
 from crosswire.types import DEFAULT_ROLES, Coverage, Document, Grade, Role
 from crosswire_server.alignment.aligner import Aligner
 from crosswire_server.alignment.dictionary import Dictionary
+from crosswire_server.alignment.embeddings import DIMENSION
 from crosswire_server.alignment.comparable import TOPIC_COSINE
 from crosswire_server.alignment.evidence import Term, sentence_terms
 from crosswire_server.alignment.facts import statement
@@ -53,7 +54,7 @@ HIGH_COSINE = 0.7
 #: Weight of the report's side of the coverage (the rest is the article's side) and of shared names.
 REPORT_WEIGHT = 0.5
 NAMES_WEIGHT = 0.15
-#: Articles taken by vector (per query: within the window, and overall) and by shared names.
+#: Articles taken by vector (within the window when the report's date is known) and by shared names.
 VECTOR_CANDIDATES = 100
 NAME_CANDIDATES = 60
 #: Days around the report's date within which coverage counts as current, and how many windows beyond it
@@ -103,7 +104,7 @@ class _StoredVectors:
         missing = list(dict.fromkeys(t for t in texts if t not in self.known))
         if missing:
             self.known.update(zip(missing, self.fallback.encode(missing)))
-        return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 512), np.float32)
+        return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, DIMENSION), np.float32)
 
 
 _ISO_DATE = re.compile(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b")
