@@ -24,10 +24,12 @@ from crosswire.types import Translation
 
 #: The field a record's translation is written to.
 TRANSLATION_FIELD = "translation"
-#: Texts per chunk (one Translate call) and characters per chunk (a longer text goes alone).
-CHUNK_TEXTS = 64
-CHUNK_CHARS = 12_000
-#: Chunks being translated at once, by default: two per translator replica of one 2-core server.
+#: Texts and characters per chunk (one Translate call; a longer text goes alone). Sized in characters, so that
+#: chunks of short sentences still hold about one batch (2048 tokens: some 3,000 characters of Chinese, 7,500 of
+#: Russian): counted in texts, the short end of a pool left the replicas waiting for the next chunk.
+CHUNK_TEXTS = 256
+CHUNK_CHARS = 8_000
+#: Chunks being translated at once, by default: on one 2-core server, one batch running and one waiting per replica.
 PARALLEL = 4
 #: Texts read ahead and sorted by length together (memory: about two pools of texts and translations).
 POOL_TEXTS = 2048

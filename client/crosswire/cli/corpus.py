@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "already there. Text FILEs become records with the file (or, --presegmented, "
                             "FILE:LINE) as id")
     group.add_argument("--parallel", type=positive_int, default=bulk.PARALLEL, metavar="N",
-                       help=f"chunks of up to {bulk.CHUNK_TEXTS} texts translated at once; about two per "
-                            f"translator replica keeps each busy (default: {bulk.PARALLEL})")
+                       help=f"chunks (Translate calls of up to {bulk.CHUNK_CHARS} characters) in flight at once; "
+                            f"about two per translator replica keeps every one busy (default: {bulk.PARALLEL})")
     progress = group.add_mutually_exclusive_group()
     progress.add_argument("--progress", action="store_true", default=None,
                           help="show a progress bar on stderr (default: when stderr is a terminal)")
