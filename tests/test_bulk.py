@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -276,3 +281,33 @@ def test_missing_input_and_unreachable_server_are_one_line(models_env, tmp_path,
     assert main(["translate", "--corpus", str(corpus), "-o", str(out), "--server", "127.0.0.1:1",
                  "--timeout", "3"]) == 1
     assert "connection refused" in capsys.readouterr().err and not out.exists()
+
+
+def test_spread_over_two_replicas(models_env, small_chunks, tmp_path) -> None:
+    corpus = write_corpus(tmp_path / "corpus.jsonl",
+                          [{"id": i, "text": f"{SENTENCES[i % 5]} Номер {i}."} for i in range(40)])
+    out = tmp_path / "out.jsonl"
+    with ServerThread(models_env, max_decoding_length=8) as one, ServerThread(models_env, max_decoding_length=8) as two:
+        assert main(["translate", "--from", "ru", "--corpus", str(corpus), "-o", str(out),
+                     "--server", f"{one.address},{two.address}"]) == 0
+        misses = [handle.server.runtime.engine.cache_stats().misses for handle in (one, two)]
+    assert [r["id"] for r in read_records(out)] == list(range(40))
+    assert all(count > 0 for count in misses)
+
+
+def test_a_killed_run_resumes_to_the_whole_corpus_once(models_env, tmp_path) -> None:
+    records = [{"id": i, "text": f"{SENTENCES[i % 5]} Номер {i}."} for i in range(3000)]
+    corpus = write_corpus(tmp_path / "corpus.jsonl", records)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "crosswire", "translate", "--from", "ru", "--corpus", str(corpus),
+               "-o", str(out), "--parallel", "1"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    while process.poll() is None and not (out.exists() and out.stat().st_size > 0):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    killed = process.wait() == -signal.SIGKILL  # else it had finished: the re-run below has nothing to do
+    left = out.read_bytes().count(b"\n")
+    assert subprocess.run(command, env=env, stderr=subprocess.DEVNULL).returncode == 0
+    assert [r["id"] for r in read_records(out)] == list(range(3000))
+    assert left < 3000 if killed else left == 3000
