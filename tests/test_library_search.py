@@ -99,6 +99,8 @@ def test_a_report_finds_its_coverage_over_articles_on_its_topic(library: Library
     assert {"Hokkaido", "Kushiro", "Kishida"} <= set(hits[0].shared_names)
     assert all(hit.coverage != "same_event" for hit in hits[1:])
     assert hits[0].score > hits[1].score + 0.2
+    assert [(hit.article.name, hit.score, hit.coverage) for hit in hits if hit.article.name == "football.txt"] \
+        in ([], [("football.txt", 0.0, "unrelated")])  # shares nothing with the report
     # Pairs index the report's segmented sentences and the article's kept ones.
     report = segment(REPORT, "ru")
     stored = library.store.sentences([hits[0].article.id])[hits[0].article.id][0]
