@@ -21,10 +21,12 @@ Ingest: the real articles above (the 107 references and part 1), each prepared (
 language, embeddings, name keys) and stored with put(), one at a time, on one core: articles per second.
 
 Speed: the same library topped up with pseudo-articles to --articles, each of --searches Russian reports searched
-once (with a fresh encoder cache, so its sentences are really embedded; published date given, so the time
-window's second vector query runs too), on one core. Wall and CPU p50/p95, against the baseline (embed the
-report, then store.nearest only). Size on disk (stats) and the process's resident memory, per 100,000 articles.
-With --postgres, the same articles in PostgreSQL + pgvector (pgserver, on loopback) and the same searches.
+once (with a fresh encoder cache, so its sentences are really embedded; with a published date, 2021-07-15: the
+references are dated within 3 days of it, the other articles at random over 2015-2021), on one core. Wall and
+CPU p50/p95, against the baseline (embed the report, then store.nearest over all articles). Size on disk (stats)
+and the process's resident memory, per 100,000 articles. With --postgres, the same articles in PostgreSQL +
+pgvector (pgserver, on loopback) and the same searches; there the CPU column counts this process only, not the
+database server's, so the wall figures are the ones to read.
 
 Full figures (100,000 articles, about an hour on a loaded 2-core machine):
     python benchmarks/library.py --articles 100000 --postgres
