@@ -99,6 +99,37 @@ def test_pipeline_keeps_input_order_when_chunks_finish_out_of_order(small_chunks
     assert first_pool == sorted(first_pool, reverse=True)
 
 
+def test_a_slow_chunk_holds_back_reading_after_two_pools(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "CHUNK_TEXTS", 2)
+    consumed = []
+
+    def items():
+        for i in range(40):
+            consumed.append(i)
+            yield bulk.Item(i, {"id": i}, "slow" if i == 0 else f"text {i}")
+
+    async def scenario() -> tuple[int, list[str]]:
+        release = asyncio.Event()
+        lines: list[str] = []
+
+        async def translate(texts: list[str]) -> list[Translation]:
+            if "slow" in texts:
+                await release.wait()
+            return [Translation(t, "ru", "en", "fake", []) for t in texts]
+
+        run = asyncio.create_task(bulk.translate_all(items(), translate, lines.extend, pool=4, parallel=2))
+        for _ in range(50):  # let every other chunk go through
+            await asyncio.sleep(0)
+        read_while_stuck = len(consumed)
+        release.set()
+        await run
+        return read_while_stuck, lines
+
+    read_while_stuck, lines = asyncio.run(scenario())
+    assert read_while_stuck <= 8  # the first pool, unwritten, and one more
+    assert [json.loads(line)["id"] for line in lines] == list(range(40))
+
+
 def test_pipeline_isolates_a_refused_text_and_retries_a_full_queue(small_chunks) -> None:
     items = [bulk.Item(i, {"id": i}, f"text {i}") for i in range(10)]
     refused_calls: list[list[str]] = []

@@ -1,20 +1,21 @@
 """Bulk translation: many texts (a JSONL corpus or files) to JSONL records, in input order, resumable.
 
-Texts go out in chunks of whole `Translate` calls, several chunks at once, so
-the server's batch scheduler always holds the next chunk's sentences, sorted by
-length, when a translator replica frees: one stream message per text, 64 at a
-time, left the replicas small batches and idle gaps. A chunk a server refuses
-for one of its texts is sent again text by text, so one bad text fails alone.
-Memory stays bounded: at most `window` chunks are read ahead of the output.
+Texts are read a pool at a time, sorted by length as CTranslate2 sorts a
+whole file, and sent in chunks (one `Translate` call each), several at once,
+so the server's batch scheduler always holds the next chunk when a translator
+replica frees, and its batches are of like lengths: one stream message per
+text, 64 at a time, left the replicas small batches of mixed lengths. A chunk
+refused for one of its texts is sent again text by text, so that text fails
+alone. Memory stays bounded: at most two pools are held until written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import os
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,14 +232,15 @@ async def translate_all(
     Items are read `pool` at a time and each pool is sent longest text first,
     in chunks of like lengths, as CTranslate2 orders a whole file: batches of
     like lengths waste little on padding. The next pool is sent while the last
-    chunks of the one before finish, and at most two pools are held, waiting
-    to be written in order. `progress(texts, sentences)` is called as each
+    chunks of the one before finish; a third is read only once the first is
+    written, so one slow chunk cannot make results pile up behind it. `progress(texts, sentences)` is called as each
     chunk comes back. Failed items are left out of the output (a re-run tries
     them again) and listed in the summary.
     """
     summary = Summary()
     running = asyncio.Semaphore(parallel)
     held = asyncio.Semaphore(2)  # pools read and not yet written
+    pool_ends: collections.deque[int] = collections.deque()  # the number after each held pool's last item
     outcomes: dict[int, tuple[Item, Translation | str]] = {}
     written = 0
 
@@ -254,6 +256,9 @@ async def translate_all(
             written += 1
         if lines:
             write(lines)
+        while pool_ends and written >= pool_ends[0]:
+            pool_ends.popleft()
+            held.release()
 
     async def work(chunk: list[tuple[int, Item]]) -> None:
         async with running:  # waiters are served in turn, so chunks go out in the order they were made
@@ -267,10 +272,6 @@ async def translate_all(
         if progress is not None:
             progress(len(chunk), sentences)
 
-    async def release_after(tasks: list[asyncio.Task]) -> None:
-        await asyncio.wait(tasks)
-        held.release()
-
     numbered = enumerate(unique(items, done or set(), summary))
     async with asyncio.TaskGroup() as group:
         while True:
@@ -278,8 +279,9 @@ async def translate_all(
             batch = list(itertools.islice(numbered, pool or POOL_TEXTS))
             if not batch:
                 break
-            tasks = [group.create_task(work(chunk)) for chunk in pool_chunks(batch)]
-            group.create_task(release_after(tasks))
+            pool_ends.append(batch[-1][0] + 1)
+            for chunk in pool_chunks(batch):
+                group.create_task(work(chunk))
     return summary
 
 
@@ -310,7 +312,7 @@ def summary_lines(summary: Summary, seconds: float, shown: int = 10) -> list[str
     if not summary.failures:
         return lines
     lines.append(f"{len(summary.failures)} failed (not written; a re-run with the same output tries them again):")
-    reasons = Counter(f.reason for f in summary.failures)
+    reasons = collections.Counter(f.reason for f in summary.failures)
     for reason, count in reasons.most_common():
         ids = [f.id for f in summary.failures if f.reason == reason]
         listed = ", ".join(json.dumps(i, ensure_ascii=False) for i in ids[:shown])
