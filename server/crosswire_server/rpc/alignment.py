@@ -67,6 +67,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
     def _load(self) -> Aligner:
         """The aligner with the configured limits and its encoder's weights read (about a second; blocking)."""
         aligner = self._aligner or Aligner(limits=AlignmentLimits.from_config(self._runtime.config))
+        aligner.embedder.limit_cache(self._runtime.config.embedding_cache_mb * 1024 * 1024)
         aligner.embedder.load()
         return aligner
 
