@@ -26,6 +26,7 @@ from crosswire.v1 import (
 from crosswire_server.access import KeysFileError, access_from_config, exposure_problem
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import NotReady
+from crosswire_server.blas import limit_blas_threads
 from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
 from crosswire_server.rpc.alignment import AlignmentServicer
@@ -232,6 +233,7 @@ async def serve(config: ServerConfig) -> None:
     that cannot serve what it was asked for exits rather than listening on.
     """
     limit_malloc_arenas(config.malloc_arenas)
+    limit_blas_threads(config.blas_threads)
     server = CrosswireServer(config)
     await server.start()
     stopping = asyncio.Event()

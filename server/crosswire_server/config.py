@@ -55,6 +55,8 @@ class ServerConfig:
                                        "sentences seen before (about 2.3 KB a sentence: 64 MiB ~ 29,000; 0 = none)")
     metrics_port: int = _setting(0, "serve Prometheus metrics on this port of the same host (0 = off)")
     malloc_arenas: int = _setting(2, "glibc malloc arenas of `serve` (0 = glibc's default); few keep peak memory low")
+    blas_threads: int = _setting(1, "threads numpy's BLAS may use in `serve` (0 = its default: one per core, "
+                                 "which spin and take CPU from translation)")
     max_texts: int = _setting(1024, "texts per Translate request")
     max_chars: int = _setting(1_000_000, "characters per request, all texts together")
     max_message_bytes: int = _setting(8 * 1024 * 1024, "largest request message in bytes")
