@@ -1,12 +1,14 @@
 """The shared library: PostgreSQL with pgvector, for several replicas serving one set of articles.
 
 Same behaviour as SQLiteStore (the rules live in store.py); article vectors are searched by an HNSW index.
+A large first load goes through `bulk_load()`, which builds that index once at the end instead of row by row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -77,10 +79,14 @@ CREATE TABLE IF NOT EXISTS vectors (
     published timestamptz,
     vector vector({dimension}) NOT NULL
 );
-CREATE INDEX IF NOT EXISTS vectors_hnsw ON vectors USING hnsw (vector vector_cosine_ops);
 CREATE INDEX IF NOT EXISTS vectors_published ON vectors (published);
 CREATE INDEX IF NOT EXISTS vectors_outlet ON vectors (outlet)
 """
+
+_HNSW = "CREATE INDEX IF NOT EXISTS vectors_hnsw ON vectors USING hnsw (vector vector_cosine_ops)"
+#: Memory for building the HNSW index in one go: 100,000 512-dimensional vectors and their graph take about 300 MB;
+#: with less, pgvector builds it far more slowly.
+_BUILD_MEMORY = "1GB"
 
 _ARTICLE_COLUMNS = "id, name, outlet, url, title, published, language, text, added, n_sentences"
 
@@ -107,6 +113,7 @@ class PostgresStore:
         self._connections: list[psycopg.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
+        self._deferred = False  # inside bulk_load(): the HNSW index is built at its end
         try:
             self._create_schema()
         except psycopg.OperationalError as error:
@@ -239,6 +246,8 @@ class PostgresStore:
             )
             for statement in _VECTORS.format(dimension=int(dimension)).split(";"):
                 db.execute(statement)
+            if not self._deferred:
+                db.execute(_HNSW)
             return
         if int(meta["dimension"]) != dimension:
             raise dimension_error(int(meta["dimension"]), dimension, meta.get("encoder", ""))
@@ -425,6 +434,27 @@ class PostgresStore:
                 return "ok"
             broken = db.execute(consistency_sql("pk")).fetchone()[0]
         return "ok" if broken == 0 else f"{broken} articles lack sentences or their vector"
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Put many articles, then build the HNSW index once: inserting into the index row by row is most of the
+        time of a put (at 2,000 articles, 17 s against 3 s without it, and it grows with the library), while one
+        build over all the rows takes a fraction of it. Meant for a first or large load: meanwhile, searches of
+        every replica scan the vectors exactly (right, but slower), so the index is built again even on error."""
+        db = self._db()
+        self._deferred = True
+        try:
+            with db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                db.execute("DROP INDEX IF EXISTS vectors_hnsw")
+            yield
+        finally:
+            self._deferred = False
+            with db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                if db.execute("SELECT to_regclass('vectors')").fetchone()[0] is not None:
+                    db.execute(f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'")
+                    db.execute(_HNSW)
 
     def close(self) -> None:
         """Close every thread's connection."""
