@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,10 @@ __all__ = [
 
 #: The environment variable naming the default library (a file path or a postgresql:// URL).
 LIBRARY_VARIABLE = "CROSSWIRE_LIBRARY"
+#: add() stores up to this many prepared articles in one transaction (one commit and WAL sync for them, not one
+#: each), and no article waits longer than ADD_WAIT_S after its preparation for its commit and its result.
+ADD_BATCH = 32
+ADD_WAIT_S = 0.5
 
 
 def default_location() -> str:
@@ -83,19 +88,37 @@ class Library:
 
     def add(self, articles: Iterable[ArticleInput],
             progress: Callable[[AddResult], None] | None = None) -> list[AddResult]:
-        """Prepare and store each article in turn; a refused one gets its reason and never stops the batch.
+        """Prepare and store each article; a refused one gets its reason and never stops the batch.
 
-        `progress` is called with each result as soon as that article is stored (or refused).
+        Prepared articles are committed together, ADD_BATCH at most and none later than ADD_WAIT_S after it was
+        prepared; `progress` is called with each result, in order, once that article is committed (or refused).
         """
-        results = []
+        results: list[AddResult] = []
+        waiting: list[PreparedArticle | AddResult] = []  # in input order: to store, or refused already
+        oldest = 0.0
+
+        def commit() -> None:
+            batch = [item for item in waiting if isinstance(item, PreparedArticle)]
+            stored = iter(self.store.put_many(batch) if batch else [])
+            for item in waiting:
+                result = next(stored) if isinstance(item, PreparedArticle) else item
+                results.append(result)
+                if progress is not None:
+                    progress(result)
+            waiting.clear()
+
         for article in articles:
             try:
-                result = self.store.put(prepare(article, self.encoder, self.limits))
+                ready: PreparedArticle | AddResult = prepare(article, self.encoder, self.limits)
             except InvalidInput as error:
-                result = AddResult(getattr(article, "name", "") or "", "", "refused", str(error))
-            results.append(result)
-            if progress is not None:
-                progress(result)
+                ready = AddResult(getattr(article, "name", "") or "", "", "refused", str(error))
+            if not waiting:
+                oldest = time.monotonic()
+            waiting.append(ready)
+            if len(waiting) >= ADD_BATCH or time.monotonic() - oldest >= ADD_WAIT_S:
+                commit()
+        if waiting:
+            commit()
         return results
 
     def get(self, key: str) -> StoredArticle | None:
