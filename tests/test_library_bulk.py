@@ -1,17 +1,22 @@
-"""PostgresStore.bulk_load: the HNSW index is left out while a large load goes in and built once at its end."""
+"""PostgresStore's paths for large libraries: bulk_load leaves the HNSW index out while a large load goes in and
+builds it once at its end; nearest() scans exactly when filters leave few rows, and walks the index otherwise."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from support.library_articles import DIMENSION, prepared, unit
 
+from crosswire_server.library import postgres as postgres_module
 from crosswire_server.library.store import open_store
 
 pytest.importorskip("psycopg", reason="the PostgreSQL library needs psycopg")
 from crosswire_server.library.postgres import PostgresStore  # noqa: E402
+
+DAY = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -75,3 +80,24 @@ def test_an_empty_load_leaves_an_empty_library_usable(store: PostgresStore) -> N
     assert hnsw_indexes(store) == []  # no vectors table before the first article says the dimension
     assert store.put(prepared("one", vector=unit(np.ones(DIMENSION)))).status == "added"
     assert hnsw_indexes(store) == ["vectors_hnsw"]
+
+
+@pytest.mark.parametrize("exact_rows", [5_000, 2])
+def test_nearest_in_a_window_is_the_same_by_exact_scan_and_by_the_index(
+        store: PostgresStore, monkeypatch: pytest.MonkeyPatch, exact_rows: int) -> None:
+    monkeypatch.setattr(postgres_module, "EXACT_ROWS", exact_rows)  # 2: the 12 rows in the window go to the index
+    rng = np.random.default_rng(13)
+    query = unit(rng.standard_normal(DIMENSION))
+    vectors = unit(rng.standard_normal((40, DIMENSION)))
+    dates = [DAY + timedelta(days=float(d)) for d in rng.uniform(-60, 60, 40)]
+    for i in range(12):
+        dates[i] = DAY + timedelta(days=float(rng.uniform(-2, 2)))
+    with store.bulk_load():
+        ids = [r.id for r in store.put_many([prepared(f"w{i}", vector=v, published=d)
+                                             for i, (v, d) in enumerate(zip(vectors, dates))])]
+    inside = [i for i, d in enumerate(dates) if abs((d - DAY).total_seconds()) <= 3 * 86400]
+    expected = sorted(inside, key=lambda i: -float(vectors[i] @ query))[:5]
+    hits = store.nearest(query, 5, since=DAY - timedelta(days=3), until=DAY + timedelta(days=3))
+    assert [h[0] for h in hits] == [ids[i] for i in expected]
+    everything = store.nearest(query, 50, since=DAY - timedelta(days=3), until=DAY + timedelta(days=3))
+    assert sorted(h[0] for h in everything) == sorted(ids[i] for i in inside)

@@ -88,6 +88,11 @@ _HNSW = "CREATE INDEX IF NOT EXISTS vectors_hnsw ON vectors USING hnsw (vector v
 #: with less, pgvector builds it far more slowly.
 _BUILD_MEMORY = "1GB"
 
+#: nearest() with filters that leave at most this many rows (a time window, a few outlets) scans them exactly: the
+#: HNSW walk would visit ef_search candidates only to filter out nearly all of them (about 40 ms at 30,000
+#: articles and a 6-day window, against 2.5 ms for the exact scan) and then fall back to the exact scan anyway.
+EXACT_ROWS = 5_000
+
 _ARTICLE_COLUMNS = "id, name, outlet, url, title, published, language, text, added, n_sentences"
 
 
@@ -331,7 +336,8 @@ class PostgresStore:
         until: datetime | None = None,
         outlets: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """Cosine top k through the HNSW index; when filters leave the index short of k, an exact scan instead."""
+        """Cosine top k through the HNSW index; an exact scan instead when the filters leave at most EXACT_ROWS
+        rows, or leave the index short of k."""
         if k <= 0:
             return []
         db = self._db()
@@ -346,9 +352,15 @@ class PostgresStore:
             sql = (
                 f"SELECT id, 1 - (vector <=> %s) FROM vectors v WHERE true{where} ORDER BY vector <=> %s LIMIT %s"
             )
-            db.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(1000, 4 * k))}")
+            few = bool(where) and db.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM vectors v WHERE true{where} LIMIT {EXACT_ROWS + 1}) f", params
+            ).fetchone()[0] <= EXACT_ROWS
+            if few:
+                db.execute("SET LOCAL enable_indexscan = off")
+            else:
+                db.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(1000, 4 * k))}")
             rows = db.execute(sql, [query, *params, query, k]).fetchall()
-            if len(rows) < k and where:
+            if len(rows) < k and where and not few:
                 db.execute("SET LOCAL enable_indexscan = off")
                 rows = db.execute(sql, [query, *params, query, k]).fetchall()
         return [(ident, float(score)) for ident, score in rows]
