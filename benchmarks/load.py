@@ -121,13 +121,16 @@ def _text(pool: list[str], joiner: str, chars: int, offset: int, paragraph: int)
     return "".join(parts)[:chars].rstrip()
 
 
+def _lines_of(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def load_corpus(language: str) -> Corpus:
     """newstest2019 from ../shared/data, or made-up sentences when the data is absent."""
-    source, english = DATA / "eval" / f"{language}-en" / f"newstest2019.{language}", None
-    english = DATA / "eval" / f"{language}-en" / "newstest2019.en"
+    folder = DATA / "eval" / f"{language}-en"
+    source, english = folder / f"newstest2019.{language}", folder / "newstest2019.en"
     if source.exists() and english.exists():
-        read = lambda path: [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]  # noqa: E731
-        return Corpus(language, read(source), read(english))
+        return Corpus(language, _lines_of(source), _lines_of(english))
     made = {"zh": "部长宣布了第{}项经济措施。", "ru": "Министр объявил о новых мерах номер {}."}[language]
     return Corpus(language, [made.format(n) for n in range(2000)],
                   [f"The minister announced new measures number {n}." for n in range(2000)])
