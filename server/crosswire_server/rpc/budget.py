@@ -1,7 +1,8 @@
 """The memory budget at the door: each call of a Crosswire service holds its estimate while it runs.
 
 An interceptor, so every method of every crosswire.* service is covered,
-present and future; health and reflection are never refused. Stream messages
+present and future; health and reflection are never refused. A request over
+its own count limits is refused first (rpc/limits.py), whatever the load. Stream messages
 are charged one by one where they are read (rpc/translation.py).
 """
 
@@ -15,6 +16,7 @@ import grpc
 
 from crosswire_server.errors import CrosswireError
 from crosswire_server.rpc.common import Runtime, handling
+from crosswire_server.rpc.limits import check_request_limits
 from crosswire_server.rpc.malformed import Undecodable
 
 
@@ -51,6 +53,8 @@ class BudgetGuard(grpc.aio.ServerInterceptor):
         if size > self._runtime.config.max_message_bytes:
             size = 0  # the handler refuses it, naming max_message_bytes
         try:
+            if not isinstance(request, Undecodable):
+                check_request_limits(name, request, self._runtime.config)
             return budget.reserve_for(size)
         except CrosswireError as refusal:
             async with handling(context, name, self._runtime) as record:
