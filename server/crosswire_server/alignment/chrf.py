@@ -8,7 +8,7 @@ To stay fast and small at the request limits (1,000 x 10,000 sentences: about 22
 sentence x n-gram matrix needs 2 GiB; benchmarks/chrf.py), each sentence's n-gram counts are kept
 sparse. N-grams that many pairs share are counted with a matrix product over just those n-grams; the
 rare ones pair up through an inverted index. References go in chunks, so the working memory is a few
-(hypotheses x chunk) matrices.
+(hypotheses x chunk) float32 matrices.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _indicators(side: _Counts, columns: np.ndarray, depth: np.ndarray, height: i
 
 def _clipped_matches(left: _Counts, right: _Counts, shape: tuple[int, int]) -> np.ndarray:
     """matches[i, j] = sum over n-grams of min(count in left row i, count in right row j)."""
-    matches = np.zeros(shape, dtype=np.float64)
+    matches = np.zeros(shape, dtype=np.float32)  # whole counts: exact in float32 below 2**24
     left_df = np.bincount(left.grams, minlength=left.gram_count)
     right_df = np.bincount(right.grams, minlength=left.gram_count)
     dense = left_df * right_df > DENSE_SHARE * shape[0] * shape[1]
@@ -133,18 +133,21 @@ def _f_scores(left: list[_Counts], right: list[_Counts], left_lengths: np.ndarra
               right_lengths: np.ndarray) -> np.ndarray:
     """chrF of every (left row, right row) pair from their n-gram counts and lengths (whitespace removed)."""
     shape = (left_lengths.size, right_lengths.size)
-    precision, recall = np.zeros(shape), np.zeros(shape)
+    precision, recall = np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32)
     for order, (left_counts, right_counts) in enumerate(zip(left, right), start=1):
         matches = _clipped_matches(left_counts, right_counts, shape)
-        precision += matches / np.maximum(left_lengths - order + 1, 1)[:, None]
-        matches /= np.maximum(right_lengths - order + 1, 1)[None, :]
+        precision += matches / np.maximum(left_lengths - order + 1, 1).astype(np.float32)[:, None]
+        matches /= np.maximum(right_lengths - order + 1, 1).astype(np.float32)[None, :]
         recall += matches
+        del matches
     # Precision and recall are averaged over the orders both sentences have (sacrebleu's effective
     # order); that count cancels in the F-score except once in the denominator.
-    effective = np.minimum(np.minimum(left_lengths, MAX_ORDER)[:, None], np.minimum(right_lengths, MAX_ORDER)[None, :])
+    effective = np.minimum(np.minimum(left_lengths, MAX_ORDER).astype(np.float32)[:, None],
+                           np.minimum(right_lengths, MAX_ORDER).astype(np.float32)[None, :])
     factor = BETA**2
     denominator = factor * precision + recall
     denominator *= effective
+    del effective
     precision *= recall
     precision *= 1 + factor
     # Where the denominator is 0, recall is 0 too, and stays as the score.

@@ -435,7 +435,12 @@ def _dice(source: list[tuple[Term, ...]], target: list[tuple[Term, ...]], source
     covered = (a @ _term_matches(source_keys, target_keys, fuzzy)) > 0
     shared = covered.astype(np.float32) @ b.T
     total = source_sizes[:, None] + b.sum(axis=1)[None, :]
-    return np.minimum(1.0, 2 * shared / np.maximum(total, 1)).astype(np.float32)
+    # In place: two (source x target) matrices at a time, not six.
+    np.maximum(total, 1, out=total)
+    shared *= 2
+    shared /= total
+    del total
+    return np.minimum(shared, np.float32(1.0), out=shared)
 
 
 def overlap_matrices(source: list[SentenceTerms], target: list[SentenceTerms]) -> tuple[np.ndarray, np.ndarray]:

@@ -65,10 +65,11 @@ class PairFeatures:
     target_vectors: np.ndarray | None = None
 
     def combined(self, weights: Weights = DEFAULT_WEIGHTS) -> np.ndarray:
-        """The pair score: cosine plus the weighted evidence."""
-        score = self.cosine + weights.names * self.names + weights.numbers * self.numbers
+        """The pair score: cosine plus the weighted evidence (summed in place: one temporary matrix at a time)."""
+        score = self.cosine + weights.names * self.names
+        score += weights.numbers * self.numbers
         if self.translation is not None and weights.translation:
-            score = score + weights.translation * self.translation
+            score += weights.translation * self.translation
         return score
 
 
@@ -96,13 +97,18 @@ def pair_features(
 
 
 def _neighbourhood(scores: np.ndarray, axis: int, k: int, floor: float) -> np.ndarray:
-    """Mean of the k highest scores along an axis, padded with `floor` when fewer exist."""
-    padded = np.concatenate(
-        [scores, np.full((k, scores.shape[1]) if axis == 0 else (scores.shape[0], k), floor, scores.dtype)],
-        axis=axis,
-    )
-    top = -np.partition(-padded, k - 1, axis=axis)
-    return (top[:k].mean(axis=0) if axis == 0 else top[:, :k].mean(axis=1)).astype(np.float32)
+    """Mean of the k highest scores along an axis, padded with `floor` when fewer exist.
+
+    The i-th highest of the scores and k copies of `floor` is the larger of the scores' i-th highest
+    and `floor`, so only the k highest are kept (one copy of the matrix, not three).
+    """
+    length = scores.shape[axis]
+    if length < k:
+        shape = (k - length, scores.shape[1]) if axis == 0 else (scores.shape[0], k - length)
+        scores = np.concatenate([scores, np.full(shape, -np.inf, scores.dtype)], axis=axis)
+    top = np.partition(scores, scores.shape[axis] - k, axis=axis)
+    top = np.maximum(top[-k:] if axis == 0 else top[:, -k:], np.asarray(floor, top.dtype))
+    return top.mean(axis=axis).astype(np.float32)
 
 
 def margin(scores: np.ndarray, k: int = MARGIN_K, floor: float = MARGIN_FLOOR) -> np.ndarray:
@@ -111,4 +117,6 @@ def margin(scores: np.ndarray, k: int = MARGIN_K, floor: float = MARGIN_FLOOR) -
         return scores
     rows = _neighbourhood(scores, 1, k, floor)
     columns = _neighbourhood(scores, 0, k, floor)
-    return scores - (rows[:, None] + columns[None, :]) / 2
+    result = np.add(rows[:, None], columns[None, :], dtype=np.result_type(scores, rows))
+    result /= 2
+    return np.subtract(scores, result, out=result)
