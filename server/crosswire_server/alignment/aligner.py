@@ -118,7 +118,7 @@ class Aligner:
         """
         mode = AlignMode(mode)
         names = list(names) if names is not None else [f"target {k}" for k in range(len(targets))]
-        self._validate(source, targets, names, roles)
+        self.validate(source, targets, names, roles)
         source_side = _Side(source.language, *self._collect([source], roles))
         target_side = _Side(targets[0].language, *self._collect(targets, roles))
         translated = self._translate(source, source_side, translations)
@@ -183,7 +183,8 @@ class Aligner:
             only_in_coverage=only_in_coverage,
         )
 
-    def _validate(self, source: Document, targets: Sequence[Document], names: list[str], roles: frozenset[Role]) -> None:
+    def validate(self, source: Document, targets: Sequence[Document], names: list[str], roles: frozenset[Role]) -> None:
+        """InvalidInput, naming the field and limit, for a request align and compare would refuse."""
         limits = self.limits
         limits.check_targets(len(targets))
         if len(names) != len(targets):

@@ -114,7 +114,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             self._runtime.check_size(request)
             job, translate = self._job(request.source, request.targets, request, request.mode)
             record.add(targets=len(job.targets), translated=translate is not None)
-            result = await align_texts(await self.aligner(), job, translate)
+            result = await align_texts(await self.aligner(), job, translate, self._runtime.budget)
             record.add(links=len(result.links))
             return self._runtime.check_response(alignment_to_pb(result, request.source.name),
                                                 "send fewer or shorter documents")
@@ -133,7 +133,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             job, translate = self._job(request.report, articles, request)
             record.add(targets=len(job.targets), from_library=len(found), translated=translate is not None)
             try:
-                result = await compare_texts(await self.aligner(), job, translate)
+                result = await compare_texts(await self.aligner(), job, translate, self._runtime.budget)
             except InvalidInput as exc:
                 raise _compare_field(exc, len(request.articles), [a.name for a in found])
             record.add(links=len(result.alignment.links))

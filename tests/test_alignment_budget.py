@@ -1,0 +1,87 @@
+"""Align and Compare charge the memory budget per sentence pair (their matrices grow with source x target),
+after segmentation and before scoring; a request over its own limits is refused as such, never as an overload."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import pytest
+
+from crosswire.v1 import alignment_pb2, alignment_pb2_grpc
+from crosswire_server.alignment import Aligner
+from crosswire_server.alignment.aligner import AlignmentLimits
+from crosswire_server.alignment.jobs import PAIR_BYTES, AlignJob, align_texts, compare_texts
+from crosswire_server.budget import MemoryBudget
+from crosswire_server.errors import InvalidInput, Overloaded
+from support.server import ServerThread
+
+
+class Recording(MemoryBudget):
+    """A budget that remembers what it was asked to reserve."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(capacity)
+        self.sizes: list[int] = []
+
+    def reserve(self, size: int):
+        self.sizes.append(size)
+        return super().reserve(size)
+
+
+def lines(word: str, count: int) -> str:
+    return "\n".join(f"{word} {i} {'x' * (i % 7)}." for i in range(count))
+
+
+def job(sources: int, targets: int, documents: int = 1) -> AlignJob:
+    return AlignJob(lines("Предложение", sources), [lines("Sentence", targets)] * documents, presegmented=True)
+
+
+@pytest.fixture(scope="module")
+def aligner() -> Aligner:
+    return Aligner(limits=AlignmentLimits(max_targets=5, max_sentences_per_document=40))
+
+
+def test_a_larger_align_is_charged_more_and_released(aligner: Aligner) -> None:
+    budget = Recording(10**9)
+    asyncio.run(align_texts(aligner, job(2, 3), budget=budget))
+    asyncio.run(align_texts(aligner, job(10, 12, documents=2), budget=budget))
+    asyncio.run(compare_texts(aligner, job(4, 5, documents=3), budget=budget))
+    assert budget.sizes == [6 * PAIR_BYTES, 240 * PAIR_BYTES, 60 * PAIR_BYTES]
+    assert budget.used == 0
+
+
+def test_pairs_beyond_the_whole_budget_are_invalid_input(aligner: Aligner) -> None:
+    budget = MemoryBudget(100 * PAIR_BYTES)
+    with pytest.raises(InvalidInput, match="memory_budget_mb") as refusal:
+        asyncio.run(align_texts(aligner, job(10, 20), budget=budget))
+    assert refusal.value.limit == "memory_budget_mb"
+    assert asyncio.run(align_texts(aligner, job(5, 20), budget=budget)).links  # 100 pairs fit
+    assert budget.used == 0
+
+
+def test_a_full_budget_still_names_the_sentence_limit(aligner: Aligner) -> None:
+    budget = MemoryBudget(10**6)
+    with budget.reserve(10**6):
+        with pytest.raises(Overloaded):
+            asyncio.run(align_texts(aligner, job(2, 3), budget=budget))
+        with pytest.raises(InvalidInput, match="the limit is 40 per document"):
+            asyncio.run(align_texts(aligner, job(2, 41), budget=budget))
+
+
+def test_an_align_over_the_budget_is_invalid_argument_over_grpc(tiny_models_dir: Path) -> None:
+    # 1 MiB of budget, 1 B per request byte at the door: 150 x 150 pairs need 1.03 MiB.
+    with ServerThread(tiny_models_dir, memory_budget_mb=1, memory_per_request_byte=1) as server:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = alignment_pb2_grpc.AlignmentServiceStub(channel)
+            document = alignment_pb2.InputDocument
+            request = alignment_pb2.AlignRequest(
+                source=document(name="s", text=lines("Предложение", 150)),
+                targets=[document(name="t", text=lines("Sentence", 150))], presegmented=True)
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Align(request, timeout=120)
+            request.source.text = lines("Предложение", 20)
+            assert stub.Align(request, timeout=120).links
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "memory_budget_mb=1" in info.value.details()
