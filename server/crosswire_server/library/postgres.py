@@ -20,6 +20,7 @@ from crosswire_server.library.records import AddResult, LibraryStats, PreparedAr
 from crosswire_server.library.store import (
     SCHEMA_VERSION,
     article_id,
+    article_values,
     check_prepared,
     consistency_sql,
     dimension_error,
@@ -27,6 +28,7 @@ from crosswire_server.library.store import (
     key_weights,
     pack_embeddings,
     unpack_embeddings,
+    write_article_sql,
 )
 
 SCHEMA = "crosswire"
@@ -93,6 +95,7 @@ _BUILD_MEMORY = "1GB"
 #: articles and a 6-day window, against 2.5 ms for the exact scan) and then fall back to the exact scan anyway.
 EXACT_ROWS = 5_000
 
+_WRITE_ARTICLE = write_article_sql("%s", "pk")
 _ARTICLE_COLUMNS = "id, name, outlet, url, title, published, language, text, added, n_sentences"
 
 
@@ -196,35 +199,17 @@ class PostgresStore:
         if same is not None:
             return AddResult(article.name, same[0], "unchanged")
         old = db.execute("SELECT pk, id FROM articles WHERE url = %s", (url,)).fetchone() if url else None
-        values = (
-            article.name,
-            article.outlet,
-            url,
-            article.title,
-            _utc(article.published),
-            article.language,
-            prepared.content_hash,
-            datetime.now(UTC),
-            len(prepared.sentences),
-            article.text,
-        )
+        values = article_values(prepared, _utc)
+        update, insert = _WRITE_ARTICLE
         if old is not None:
             pk, ident = old
-            db.execute(
-                "UPDATE articles SET name=%s, outlet=%s, url=%s, title=%s, published=%s, language=%s, "
-                "content_hash=%s, added=%s, n_sentences=%s, text=%s WHERE pk = %s",
-                (*values, pk),
-            )
+            db.execute(update, (*values, pk))
             for table in ("sentences", "vectors", "keys"):
                 db.execute(f"DELETE FROM {table} WHERE article = %s", (pk,))
             status = "replaced"
         else:
             ident = article_id(article.url, prepared.content_hash)
-            pk = db.execute(
-                "INSERT INTO articles (id, name, outlet, url, title, published, language, content_hash, added, "
-                "n_sentences, text) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING pk",
-                (ident, *values),
-            ).fetchone()[0]
+            pk = db.execute(insert + " RETURNING pk", (ident, *values)).fetchone()[0]
             status = "added"
         # one statement per table (arrays unnested server-side), not one round trip per sentence
         db.execute(

@@ -11,7 +11,7 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -194,6 +194,30 @@ def consistency_sql(pk: str) -> str:
         f"SELECT count(*) FROM articles a WHERE a.n_sentences <> (SELECT count(*) FROM sentences s "
         f"WHERE s.article = a.{pk}) OR NOT EXISTS (SELECT 1 FROM vectors v WHERE v.article = a.{pk})"
     )
+
+
+#: The columns put() writes to `articles` besides the id, in the order of article_values().
+WRITTEN_COLUMNS = ("name", "outlet", "url", "title", "published", "language", "content_hash", "added",
+                   "n_sentences", "text")
+
+
+def article_values(prepared: PreparedArticle, moment: Callable[[datetime | None], object]) -> tuple:
+    """The values of WRITTEN_COLUMNS for an article; `moment` converts times to the backend's own form."""
+    article = prepared.article
+    return (article.name, article.outlet, article.url or None, article.title, moment(article.published),
+            article.language, prepared.content_hash, moment(datetime.now(UTC)), len(prepared.sentences),
+            article.text)
+
+
+def write_article_sql(mark: str, key: str) -> tuple[str, str]:
+    """(UPDATE by `key`, INSERT with the id first) of WRITTEN_COLUMNS, `mark` being the driver's placeholder."""
+    update = ", ".join(f"{column}={mark}" for column in WRITTEN_COLUMNS)
+    marks = ", ".join([mark] * (len(WRITTEN_COLUMNS) + 1))
+    return (f"UPDATE articles SET {update} WHERE {key} = {mark}",
+            f"INSERT INTO articles (id, {', '.join(WRITTEN_COLUMNS)}) VALUES ({marks})")
+
+
+_WRITE_ARTICLE = write_article_sql("?", "rowid")
 
 
 def to_micros(moment: datetime | None) -> int | None:
@@ -483,35 +507,17 @@ class SQLiteStore:
         if same is not None:
             return AddResult(article.name, same[0], "unchanged")
         old = db.execute("SELECT rowid, id FROM articles WHERE url = ?", (url,)).fetchone() if url else None
-        values = (
-            article.name,
-            article.outlet,
-            url,
-            article.title,
-            to_micros(article.published),
-            article.language,
-            prepared.content_hash,
-            to_micros(datetime.now(UTC)),
-            len(prepared.sentences),
-            article.text,
-        )
+        values = article_values(prepared, to_micros)
+        update, insert = _WRITE_ARTICLE
         if old is not None:
             rowid, ident = old
-            db.execute(
-                "UPDATE articles SET name=?, outlet=?, url=?, title=?, published=?, language=?, content_hash=?, "
-                "added=?, n_sentences=?, text=? WHERE rowid = ?",
-                (*values, rowid),
-            )
+            db.execute(update, (*values, rowid))
             for table in ("sentences", "vectors", "keys"):
                 db.execute(f"DELETE FROM {table} WHERE article = ?", (rowid,))
             status = "replaced"
         else:
             ident = article_id(article.url, prepared.content_hash)
-            cursor = db.execute(
-                "INSERT INTO articles (id, name, outlet, url, title, published, language, content_hash, added, "
-                "n_sentences, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ident, *values),
-            )
+            cursor = db.execute(insert, (ident, *values))
             rowid = cursor.lastrowid
             status = "added"
         db.executemany(
