@@ -11,6 +11,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -429,13 +430,26 @@ class SQLiteStore:
                 raise RuntimeError("the library store is closed")
             db = sqlite3.connect(self.path, timeout=self._busy_ms / 1000, isolation_level=None, check_same_thread=False)
             db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-            db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(db)
             db.execute("PRAGMA synchronous = FULL")
             db.execute("PRAGMA foreign_keys = ON")
             self._local.db = db
             with self._connections_lock:
                 self._connections.append(db)
         return db
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
+        """Switch the file to WAL (once; it stays so). SQLite answers "locked" at once, without waiting out
+        busy_timeout, when another process opens a new file at the same moment, so wait for it here."""
+        deadline = time.monotonic() + self._busy_ms / 1000
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     class _Transaction:
         def __init__(self, db: sqlite3.Connection, mode: str) -> None:
