@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,15 +26,30 @@ _CYRILLIC_TO_LATIN = {
 
 # Spelling variants that stand for one sound, rewritten in this order.
 _PHONETIC_RULES = [
-    (re.compile(r"shch|sch"), "s"), (re.compile(r"dzh|dj"), "j"), (re.compile(r"tch"), "c"),
-    (re.compile(r"zh"), "j"), (re.compile(r"kh"), "h"), (re.compile(r"ch"), "c"),
-    (re.compile(r"sh"), "s"), (re.compile(r"ts|tz"), "s"), (re.compile(r"ph"), "f"),
-    (re.compile(r"th"), "t"), (re.compile(r"ck"), "k"), (re.compile(r"c(?=[eiy])"), "s"),
-    (re.compile(r"c"), "k"), (re.compile(r"q"), "k"), (re.compile(r"w"), "v"),
-    (re.compile(r"x"), "ks"), (re.compile(r"y"), "i"), (re.compile(r"h"), ""),
-    (re.compile(r"ee"), "i"), (re.compile(r"oo"), "u"), (re.compile(r"i(?=[au])"), ""),
-    (re.compile(r"(.)\1+"), r"\1"),
+    (r"shch|sch", "s"), (r"dzh|dj", "j"), (r"tch", "c"), (r"zh", "j"), (r"kh", "h"), (r"ch", "c"), (r"sh", "s"),
+    (r"ts|tz", "s"), (r"ph", "f"), (r"th", "t"), (r"ck", "k"), (r"c(?=[eiy])", "s"), (r"c", "k"), (r"q", "k"),
+    (r"w", "v"), (r"x", "ks"), (r"y", "i"), (r"h", ""), (r"ee", "i"), (r"oo", "u"), (r"i(?=[au])", ""),
+    (r"(.)\1+", r"\1"),
 ]
+
+
+def _phonetic_step(pattern: str, replacement: str) -> Callable[[str], str]:
+    """One rule as a function: a literal is a str.replace (the same left-to-right, non-overlapping rewrite as
+    re.sub, several times faster); a pattern runs only when the word holds one of the letters it starts with."""
+    if pattern.isalpha():
+        return lambda word: word.replace(pattern, replacement)
+    regex = re.compile(pattern)
+    alternatives = pattern.split("|")
+    needs = tuple(alternatives) if all(part.isalpha() for part in alternatives) else (pattern[0],)
+    if not needs[0].isalpha():
+        return lambda word: regex.sub(replacement, word)
+    return lambda word: regex.sub(replacement, word) if any(need in word for need in needs) else word
+
+
+_PHONETIC_STEPS = [_phonetic_step(pattern, replacement) for pattern, replacement in _PHONETIC_RULES]
+_TRANSLITERATION = str.maketrans(
+    {**_CYRILLIC_TO_LATIN, **{upper.upper(): latin.capitalize() for upper, latin in _CYRILLIC_TO_LATIN.items()}}
+)
 
 # Case endings of Russian nouns and adjectives, longest first: «Керри» keeps
 # its form, «Лаврова» is tried as «Лавров», «Тому» as «Том».
@@ -42,6 +58,8 @@ _RUSSIAN_ENDINGS = sorted(
     "ским ской ских ского ском скому ский ская ское ские а я у ю е ы и".split(),
     key=len, reverse=True,
 )
+_ENDINGS = frozenset(_RUSSIAN_ENDINGS)
+_ENDING_LENGTHS = sorted({len(ending) for ending in _RUSSIAN_ENDINGS}, reverse=True)
 
 # Acronyms whose letters differ between the languages.
 _ACRONYMS = {
@@ -71,6 +89,7 @@ _EXONYMS = {
     "беларус": ("belarus", "belarusian"), "израил": ("israel", "israeli"), "иран": ("iran", "iranian"),
     "ирак": ("iraq", "iraqi"), "кремл": ("kremlin",), "санкт": ("saint", "st"),
 }
+_EXONYM_PREFIXES = tuple(_EXONYMS)
 
 # Capitalised English words that are not names (sentence starts and the like).
 _ENGLISH_NON_NAMES = frozenset(
@@ -111,28 +130,22 @@ class SentenceTerms:
 
 
 def transliterate(text: str) -> str:
-    """Russian (and Ukrainian) Cyrillic to plain Latin letters; other characters kept."""
-    out = []
-    for char in text:
-        lower = char.lower()
-        latin = _CYRILLIC_TO_LATIN.get(lower)
-        if latin is None:
-            out.append(char)
-        else:
-            out.append(latin.capitalize() if char != lower else latin)
-    return "".join(out)
+    """Russian (and Ukrainian) Cyrillic to plain Latin letters, capitals kept; other characters kept."""
+    return text.translate(_TRANSLITERATION)
 
 
 @lru_cache(maxsize=65536)
 def phonetic_key(word: str) -> str:
     """A rough spelling-independent key of a Latin or Cyrillic word ("Raqqa" -> "raka")."""
     latin = transliterate(word.lower())
-    latin = "".join(c for c in unicodedata.normalize("NFKD", latin) if c.isascii() and c.isalpha())
-    for pattern, replacement in _PHONETIC_RULES:
-        latin = pattern.sub(replacement, latin)
+    if not (latin.isascii() and latin.isalpha()):
+        latin = "".join(c for c in unicodedata.normalize("NFKD", latin) if c.isascii() and c.isalpha())
+    for step in _PHONETIC_STEPS:
+        latin = step(latin)
     return latin
 
 
+@lru_cache(maxsize=65536)
 def _russian_keys(word: str) -> tuple[str, ...]:
     """Keys of a Russian word: its full form and its stem without a case ending.
 
@@ -142,14 +155,15 @@ def _russian_keys(word: str) -> tuple[str, ...]:
     lower = word.lower()
     spellings = [lower, lower.replace("э", "а")] if "э" in lower else [lower]
     keys = [phonetic_key(spelling) for spelling in spellings]
-    keys.extend(
-        phonetic_key(spelling[: -len(ending)])
+    keys.extend(  # longest ending first; a word ends in at most one ending of each length
+        phonetic_key(spelling[:-length])
         for spelling in spellings
-        for ending in _RUSSIAN_ENDINGS
-        if spelling.endswith(ending) and len(spelling) - len(ending) >= _MIN_KEY
+        for length in _ENDING_LENGTHS
+        if len(spelling) - length >= _MIN_KEY and spelling[-length:] in _ENDINGS
     )
     keys.extend(_ACRONYMS.get(lower, ()))
-    keys.extend(key for prefix, names in _EXONYMS.items() if lower.startswith(prefix) for key in names)
+    if lower.startswith(_EXONYM_PREFIXES):
+        keys.extend(key for prefix, names in _EXONYMS.items() if lower.startswith(prefix) for key in names)
     if not _is_name_like(word):
         keys = [key for key in keys if len(key) >= 4]
     return tuple(dict.fromkeys(k for k in keys if len(k) >= 2))
@@ -351,12 +365,24 @@ def _keys_match(a: str, b: str) -> bool:
 def _within_edits(a: str, b: str, limit: int) -> bool:
     """Whether the Levenshtein distance of a and b is at most `limit`.
 
-    Gives up as soon as the answer is known: lengths further apart than the
-    limit, or a row of the table whose every cell is over it (cells never
-    decrease along a path). Long documents compare many names, so this matters.
+    A common prefix and suffix change nothing to the distance, so they are cut
+    first; what remains differs in its first and last letters, so one edit can
+    only be a single substituted letter. Otherwise the table is filled, giving up
+    as soon as a row's every cell is over the limit (cells never decrease along
+    a path). Long documents compare many names, so this matters.
     """
     if abs(len(a) - len(b)) > limit:
         return False
+    shorter, prefix, suffix = min(len(a), len(b)), 0, 0
+    while prefix < shorter and a[prefix] == b[prefix]:
+        prefix += 1
+    while suffix < shorter - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    a, b = a[prefix : len(a) - suffix], b[prefix : len(b) - suffix]
+    if not a or not b:
+        return max(len(a), len(b)) <= limit
+    if limit <= 1:
+        return limit == 1 and len(a) == len(b) == 1
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
@@ -372,19 +398,23 @@ def _matching_pairs(source: list[tuple[str, ...]], target: list[tuple[str, ...]]
     """(i, j) for every source key tuple i that matches target key tuple j.
 
     Names (fuzzy) match when any two keys match (see _keys_match), and only keys
-    that share their first letters are compared; numbers match by an equal key.
+    that share their first letters are compared, each distinct pair of keys once;
+    numbers match by an equal key.
     """
-    block: dict[str, list[tuple[int, str]]] = {}
+    columns: dict[str, list[int]] = {}
     for column, keys in enumerate(target):
         for key in keys:
-            block.setdefault(key[:_BLOCK] if fuzzy else key, []).append((column, key))
-    pairs = set()
-    for row, keys in enumerate(source):
-        for key in keys:
-            for column, other in block.get(key[:_BLOCK] if fuzzy else key, ()):
-                if (row, column) not in pairs and (not fuzzy or _keys_match(key, other)):
-                    pairs.add((row, column))
-    return pairs
+            columns.setdefault(key, []).append(column)
+    matched: dict[str, list[int]] = columns
+    if fuzzy:
+        block: dict[str, list[str]] = {}
+        for key in columns:
+            block.setdefault(key[:_BLOCK], []).append(key)
+        matched = {}
+        for key in {key for keys in source for key in keys}:
+            matched[key] = [column for other in block.get(key[:_BLOCK], ()) if _keys_match(key, other)
+                            for column in columns[other]]
+    return {(row, column) for row, keys in enumerate(source) for key in keys for column in matched.get(key, ())}
 
 
 def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool = True) -> list[tuple[str, str]]:
@@ -404,7 +434,7 @@ def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool
 
 def clear_caches() -> None:
     """Forget memoised keys, terms and matches (for timing a cold start)."""
-    for cached in (phonetic_key, sentence_terms, _keys_match):
+    for cached in (phonetic_key, _russian_keys, sentence_terms, _keys_match):
         cached.cache_clear()
 
 
