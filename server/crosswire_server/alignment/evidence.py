@@ -181,24 +181,27 @@ def _names(text: str) -> tuple[Term, ...]:
     names are written in lower case («сирийский» ~ "Syrian"); only the
     capitalised ones count as names when sizing the evidence.
     """
-    terms = []
-    for match in _WORD.finditer(text):
-        word = match.group()
-        if _CYRILLIC.search(word.lower()):
-            name_like = _is_name_like(word)
-            if (len(word) >= _MIN_KEY if name_like else len(word) >= 5) or word.lower() in _ACRONYMS:
-                keys = _russian_keys(word)
-                if "-" in word:  # «Санкт-Петербурге»: each part is a name too
-                    keys = tuple(dict.fromkeys([*keys, *(k for part in word.split("-") if len(part) >= _MIN_KEY
-                                                         for k in _russian_keys(part))]))
-                if keys:
-                    terms.append(Term(word, keys, name_like))
-        elif _is_name_like(word) and word.lower() not in _ENGLISH_NON_NAMES:
-            parts = [part for part in re.split(r"[-'’]", word) if len(part) >= _MIN_KEY] if "-" in word else []
-            keys = tuple(dict.fromkeys((phonetic_key(word), word.lower(), *map(phonetic_key, parts))))
-            if len(keys[0]) >= 2:
-                terms.append(Term(word, keys))
-    return tuple(terms)
+    return tuple(term for term in map(_name_term, _WORD.findall(text)) if term is not None)
+
+
+@lru_cache(maxsize=65536)
+def _name_term(word: str) -> Term | None:
+    """The name candidate one word makes (see _names), or None; news repeat their names, so this is memoised."""
+    if _CYRILLIC.search(word.lower()):
+        name_like = _is_name_like(word)
+        if (len(word) >= _MIN_KEY if name_like else len(word) >= 5) or word.lower() in _ACRONYMS:
+            keys = _russian_keys(word)
+            if "-" in word:  # «Санкт-Петербурге»: each part is a name too
+                keys = tuple(dict.fromkeys([*keys, *(k for part in word.split("-") if len(part) >= _MIN_KEY
+                                                     for k in _russian_keys(part))]))
+            if keys:
+                return Term(word, keys, name_like)
+    elif _is_name_like(word) and word.lower() not in _ENGLISH_NON_NAMES:
+        parts = [part for part in re.split(r"[-'’]", word) if len(part) >= _MIN_KEY] if "-" in word else []
+        keys = tuple(dict.fromkeys((phonetic_key(word), word.lower(), *map(phonetic_key, parts))))
+        if len(keys[0]) >= 2:
+            return Term(word, keys)
+    return None
 
 
 _SCALES = {
@@ -262,6 +265,18 @@ _RUSSIAN_NUMBER_STEMS = {
     "семисот": 700, "восьмисот": 800, "девятисот": 900,
 }
 _ENGLISH_NUMBER_WORDS = re.compile(r"\b(%s)\b" % "|".join(_NUMBER_WORDS["en"]), re.IGNORECASE)
+
+
+def _first_letters(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same pattern behind a look-ahead for the first letters of its words: the same matches, found in
+    a third of the time (the engine no longer tries every alternative at every word)."""
+    words = re.findall(r"[^\W\d_]+", re.sub(r"\\[a-zA-Z]", " ", pattern.pattern))  # not the b of \b
+    letters = "".join(sorted({word[0] for word in words}))
+    return re.compile(rf"(?=[{letters}]){pattern.pattern}", pattern.flags)
+
+
+_RUSSIAN_NUMBER_FORMS = _first_letters(_RUSSIAN_NUMBER_FORMS)
+_ENGLISH_NUMBER_WORDS = _first_letters(_ENGLISH_NUMBER_WORDS)
 
 
 def _number_word_value(word: str, language: str) -> int | None:
@@ -434,7 +449,7 @@ def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool
 
 def clear_caches() -> None:
     """Forget memoised keys, terms and matches (for timing a cold start)."""
-    for cached in (phonetic_key, _russian_keys, sentence_terms, _keys_match):
+    for cached in (phonetic_key, _russian_keys, _name_term, sentence_terms, _keys_match):
         cached.cache_clear()
 
 
