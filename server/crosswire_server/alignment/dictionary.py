@@ -177,6 +177,7 @@ class Dictionary:
         return pairs
 
 
+@lru_cache(maxsize=200_000)
 def headword(word: str, headwords: frozenset[str] = frozenset()) -> str:
     """The headword a lower-case English word is found under: itself, its lemma, or the end of a compound ("warship")."""
     if word in headwords:
@@ -264,6 +265,6 @@ def load_dictionary(stems: tuple[str, ...] = DEFAULT_DICTIONARIES) -> Dictionary
 
 
 def clear_caches() -> None:
-    """Forget memoised lemmas and keys (for timing a cold start)."""
-    for cached in (_russian_keys, _lemma):
+    """Forget memoised lemmas, keys and headwords (for timing a cold start)."""
+    for cached in (_russian_keys, _lemma, headword):
         cached.cache_clear()

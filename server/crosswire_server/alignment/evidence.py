@@ -437,12 +437,14 @@ def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool
 
     Names match fuzzily (see _keys_match); numbers (fuzzy=False) only by equal value.
     """
-    matching = _matching_pairs([t.keys for t in source], [t.keys for t in target], fuzzy)
+    columns: dict[int, list[int]] = {}
+    for row, column in sorted(_matching_pairs([t.keys for t in source], [t.keys for t in target], fuzzy)):
+        columns.setdefault(row, []).append(column)
     pairs, used = [], set()
-    for row, term in enumerate(source):
-        column = next((k for k in range(len(target)) if k not in used and (row, k) in matching), None)
+    for row, matches in columns.items():
+        column = next((k for k in matches if k not in used), None)
         if column is not None:
-            pairs.append((term.text, target[column].text))
+            pairs.append((source[row].text, target[column].text))
             used.add(column)
     return pairs
 
