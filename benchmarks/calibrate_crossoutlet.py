@@ -29,6 +29,7 @@ from alignment_data import DEV_SEED, CrossOutletTask, comparable_tasks, crossout
 
 from crosswire.types import Grade  # noqa: E402
 from crosswire_server.alignment.comparable import (  # noqa: E402
+    DISTINCT_MARGIN,
     FEATURES,
     SAME_PROBABILITY,
     SameFactModel,
@@ -86,12 +87,12 @@ def fit(evidence: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = N
 
 
 def links_at(examples: list[Example], probabilities: list[np.ndarray], threshold: float,
-             dictionary: Dictionary | None) -> tuple[int, int, int, int]:
+             dictionary: Dictionary | None, distinct: float = DISTINCT_MARGIN) -> tuple[int, int, int, int]:
     """(right, wrong, of which unrelated, gold) "same" links over all tasks at one threshold."""
     right = wrong = unrelated = gold = 0
     for example, probability in zip(examples, probabilities):
         links = choose_links(example.pairs, probability, example.evidence, example.target_doc, example.texts,
-                             dictionary, same=threshold, related=1.1)
+                             dictionary, same=threshold, related=1.1, distinct=distinct)
         same = {(p.source, p.target) for p in links if p.grade is Grade.SAME}
         gold += len(example.task.same)
         right += len(same & example.task.same)
@@ -117,6 +118,26 @@ def print_related(examples: list[Example], probabilities: list[np.ndarray], same
             covered += len({(p.source, p.target) for p in found} & example.task.labels.keys())
         shown = "names only" if related > 1 else f"{related:.2f}"
         print(f"  {shown:>9} {links:6d} {right:6d} {right / max(1, links):6.3f} {covered / labelled:22.3f}")
+
+
+def print_distinct(examples: list[Example], probabilities: list[np.ndarray], extra: list[Example],
+                   model: SameFactModel, same: float, target_precision: float, dictionary: Dictionary | None) -> None:
+    """The DISTINCT_MARGIN scan: "same" links of the shared labels (cross-validated) and of the translation
+    tasks (the model fitted on all) for each margin, and the lowest margin that keeps the precision target."""
+    translated = [model.probability(e.evidence) for e in extra]
+    print(f"\nmutual best pairs from a margin on are 'same' too ('same' at {same}):")
+    print(f"  {'margin':>7} {'labels P':>9} {'R':>6} {'translations P':>15} {'R':>6}")
+    chosen = None
+    for distinct in (0.15, 0.16, 0.17, 0.18, 0.19, 0.20, 0.22, 0.25, 1.0):
+        right, wrong, _, gold = links_at(examples, probabilities, same, dictionary, distinct)
+        t_right, t_wrong, _, t_gold = links_at(extra, translated, same, dictionary, distinct)
+        precision = right / max(1, right + wrong)
+        shown = "never" if distinct >= 1 else f"{distinct:.2f}"
+        print(f"  {shown:>7} {precision:9.3f} {right / gold:6.3f} {t_right / max(1, t_right + t_wrong):15.3f} "
+              f"{t_right / t_gold:6.3f}")
+        if chosen is None and precision >= target_precision:
+            chosen = distinct
+    print(f"DISTINCT_MARGIN (lowest margin whose CV precision stays >= {target_precision}): {chosen}")
 
 
 def translation_examples(dictionary: Dictionary | None, total_weight: float) -> list[Example]:
@@ -181,6 +202,8 @@ def main() -> None:
     print(f"\noperating point (lowest threshold with CV precision >= {args.target_precision}): {chosen}")
     print_related(examples, probabilities, chosen or SAME_PROBABILITY, dictionary)
     model = fit_all(examples + extra)
+    print_distinct(examples, probabilities, extra, model, chosen or SAME_PROBABILITY, args.target_precision,
+                   dictionary)
     print("\nmodel fitted on all labels (features: " + ", ".join(FEATURES) + "):")
     print(f"SAME_FACT_MODEL = {model!r}")
     without = [Example.__new__(Example) for _ in examples + extra]

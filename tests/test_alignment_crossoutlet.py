@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crosswire.types import AlignMode, Coverage, DisagreementKind, Document, Grade
 from crosswire_server.alignment import Aligner, prepare, presegment
-from crosswire_server.alignment.comparable import SAME_PROBABILITY
+from crosswire_server.alignment.comparable import DISTINCT_MARGIN, FEATURES, SAME_PROBABILITY, Texts, choose_links
 from crosswire_server.alignment.dictionary import load_dictionary
 from crosswire_server.alignment.evidence import sentence_terms, shared_terms
 from crosswire_server.alignment.facts import disagreements, statement
@@ -139,6 +140,26 @@ def test_the_same_event_with_another_figure_is_related_and_says_why(aligner: Ali
         assert [(d.kind, d.source, d.target) for d in link.evidence.disagreements] == [
             (DisagreementKind.NUMBER, "13", "15")
         ]
+
+
+def test_a_mutual_best_pair_that_stands_out_is_same_below_the_probability() -> None:
+    """A translation-like pair (each other's most probable partner, margin >= DISTINCT_MARGIN) is "same"
+    though its probability is under SAME_PROBABILITY; the same pair without the margin, or not mutual, is not."""
+    texts = Texts(["Власти КНДР сообщили о первом случае.", "Погода была хорошей."],
+                  ["North Korea reported its first case.", "The weather was fine."], "ru", "en")
+    pairs = [(0, 0), (1, 1), (1, 0)]
+    probability = np.array([SAME_PROBABILITY - 0.1, 0.05, 0.02])
+
+    def grades(margin_of_first: float, probabilities: np.ndarray) -> dict[tuple[int, int], Grade]:
+        evidence = np.zeros((len(pairs), len(FEATURES)))
+        evidence[:, FEATURES.index("margin")] = [margin_of_first, 0.0, 0.0]
+        links = choose_links(pairs, probabilities, evidence, np.zeros(2, dtype=np.int64), texts, None)
+        return {(link.source, link.target): link.grade for link in links}
+
+    assert grades(DISTINCT_MARGIN, probability)[(0, 0)] is Grade.SAME
+    assert grades(DISTINCT_MARGIN - 0.01, probability).get((0, 0)) is not Grade.SAME
+    # Row 1 prefers column 0 over its own: (0, 0) is no longer its column's most probable pair.
+    assert grades(DISTINCT_MARGIN, np.array([SAME_PROBABILITY - 0.1, 0.05, 0.5])).get((0, 0)) is not Grade.SAME
 
 
 def test_parallel_mode_is_unchanged_by_the_same_fact_model(aligner: Aligner) -> None:

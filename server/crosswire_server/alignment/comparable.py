@@ -18,9 +18,11 @@ close). So linking runs in three steps:
    out (facts.py).
 3. Links, within each target document: "same" for a pair at or above
    SAME_PROBABILITY that is its source or its target sentence's most
-   probable partner; "related" for a source sentence's best remaining
-   candidate when it reaches RELATED_PROBABILITY, shares a specific name, or
-   is a mutual best partner from MUTUAL_RELATED_COSINE on.
+   probable partner, or each other's most probable partner standing out
+   from both sentences' neighbours by DISTINCT_MARGIN; "related" for a
+   source sentence's best remaining candidate when it reaches
+   RELATED_PROBABILITY, shares a specific name, or is a mutual best partner
+   from MUTUAL_RELATED_COSINE on.
 
 The model and thresholds are fitted and chosen by
 benchmarks/calibrate_crossoutlet.py, which prints its cross-validated figures.
@@ -94,6 +96,12 @@ SAME_FACT_MODEL_WITHOUT_WORDS = SameFactModel(
 SAME_PROBABILITY = 0.55
 RELATED_PROBABILITY = 0.15
 MUTUAL_RELATED_COSINE = 0.4
+#: A pair that is its source and its target sentence's most probable partner and stands out from both
+#: sentences' neighbours by this margin (scoring.margin) is "same" below SAME_PROBABILITY: what a translation
+#: looks like («В КНДР зафиксирован первый случай…» ~ "North Korea has registered its first case…"), while
+#: independent coverage rarely stands out so far. Chosen by calibrate_crossoutlet.py: the lowest margin that
+#: keeps the cross-validated precision of the shared labels at the operating point.
+DISTINCT_MARGIN = 0.18
 #: Documents whose mean embeddings are at least this close share a topic: only then does a shared
 #: name make two of their sentences "related" (on the seeds and the WMT21 Navy Day coverage,
 #: articles on the report's topic score 0.60-0.69, a Donbass ceasefire report against them 0.40).
@@ -269,11 +277,12 @@ def choose_links(
     same: float = SAME_PROBABILITY,
     related: float = RELATED_PROBABILITY,
     specific: SpecificNames | None = None,
+    distinct: float = DISTINCT_MARGIN,
 ) -> list[Pair]:
     """Step 3: a candidate at or above `same` that nothing rules out is "same" when it is the most
     probable of its source sentence's candidates in that document or of its target sentence's
-    (so a headline and a body sentence may both state one fact); each source sentence without one
-    in a document gets its best remaining candidate there as "related" if it reaches `related`,
+    (so a headline and a body sentence may both state one fact), and so is a mutual most probable
+    pair whose margin reaches `distinct`; each source sentence without one in a document gets its best remaining candidate there as "related" if it reaches `related`,
     or, in documents on one topic (TOPIC_COSINE), shares a specific name or is its mutual best
     partner with cosine >= MUTUAL_RELATED_COSINE."""
     specific = specific or SpecificNames(texts, target_doc)
@@ -288,6 +297,7 @@ def choose_links(
     best_other: dict[tuple[int, int], int] = {}
     cosine = evidence[:, FEATURES.index("cosine")] if len(pairs) else np.zeros(0)
     document_cosine = evidence[:, FEATURES.index("document_cosine")] if len(pairs) else np.zeros(0)
+    margins = evidence[:, FEATURES.index("margin")] if len(pairs) else np.zeros(0)
     for n in np.argsort(-probability, kind="stable"):
         row, column = pairs[n]
         key = (row, int(target_doc[column]))
@@ -295,13 +305,13 @@ def choose_links(
         if value < same and (key in with_same or key in best_other):
             continue
         best = value >= row_best[key] or value >= column_best[column]
-        if value >= same and best:
+        mutual = value >= row_best[key] and value >= column_best[column]
+        if (value >= same and best) or (mutual and margins[n] >= distinct):
             details = _disagreements(texts, row, column, dictionary)
             if not _rules_out(details) and not _attribution(texts, row, column):
                 with_same.add(key)
                 found.append(Pair(row, column, value, Grade.SAME, value, details))
                 continue
-        mutual = value >= row_best[key] and value >= column_best[column]
         same_topic = document_cosine[n] >= TOPIC_COSINE
         if key not in best_other and (
             value >= related
