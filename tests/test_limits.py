@@ -15,7 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from crosswire.client import CrosswireError
+from crosswire.client import CrosswireError, stream_result
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
 from crosswire_server.access import (
     Caller,
@@ -67,6 +67,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
         "single": add_key(path, "single", ["*"], Limits(max_concurrent_calls=1)),
         "slow": add_key(path, "slow", ["*"], Limits(sentences_per_second=0.001, burst=1)),
         "free": add_key(path, "free", ["*"]),
+        "slow_stream": add_key(path, "slow_stream", ["*"], Limits(sentences_per_second=0.001, burst=1)),
     }
     return path, tokens
 
@@ -113,6 +114,20 @@ def test_a_key_over_its_sentence_rate_gets_resource_exhausted_with_retry_info(ch
     assert error.retry_after is not None and error.retry_after > 1000  # 3 sentences of debt at 0.001 per second
     assert "key 'slow' is over its limit of sentences_per_second=0.001" in error.details
     assert len(segment(channel, token).sentences) == 1  # segmentation translates nothing, so costs nothing
+
+
+def test_a_stream_item_over_the_rate_says_when_to_send_it_again(channel, keys) -> None:
+    stream = OpenStream(channel, bearer(keys[1]["slow_stream"]))
+    assert stream.translate(SENTENCE).HasField("result")  # the full bucket lets a sentence in,
+    assert stream.translate(SENTENCE).HasField("result")  # and one more while it is not quite empty
+    refused_item = stream.translate(SENTENCE)
+    assert refused_item.error.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert "sentences_per_second=0.001" in refused_item.error.message
+    assert refused_item.error.retry_delay.ToSeconds() > 100  # about a sentence of debt at 0.001 per second
+    assert stream_result(refused_item).code == "RESOURCE_EXHAUSTED"
+    assert stream_result(refused_item).retry_after_s == refused_item.error.retry_delay.ToNanoseconds() / 1e9
+    assert stream.translate(SENTENCE).error.HasField("retry_delay")  # the stream goes on
+    stream.close()
 
 
 def test_the_server_caps_open_streams(channel, keys) -> None:

@@ -280,7 +280,8 @@ def stream_result(message: tr_pb.TranslateStreamResponse) -> StreamResult:
     """A stream response as a StreamResult (error code by name, e.g. "INVALID_ARGUMENT")."""
     if message.HasField("error"):
         code = _STATUS_BY_NUMBER.get(message.error.code, grpc.StatusCode.UNKNOWN)
-        return StreamResult(message.id, None, message.error.message, code.name, message.sequence)
+        delay = message.error.retry_delay.ToNanoseconds() / 1e9 if message.error.HasField("retry_delay") else None
+        return StreamResult(message.id, None, message.error.message, code.name, message.sequence, delay)
     return StreamResult(message.id, translation_from_pb(message.result), sequence=message.sequence)
 
 

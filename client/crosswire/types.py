@@ -133,6 +133,8 @@ class StreamResult:
 
     `sequence` is the item's position in the stream (from 0): a repeated id's answer
     (code "ALREADY_EXISTS") has the same id as the first one, but its own sequence.
+    `retry_after_s` is set on an item refused for the caller's rate or the server's load
+    (code "RESOURCE_EXHAUSTED"): send it again after that many seconds.
     """
 
     id: str
@@ -140,6 +142,7 @@ class StreamResult:
     error: str | None = None
     code: str | None = None
     sequence: int = 0
+    retry_after_s: float | None = None
 
 
 class AlignMode(str, Enum):

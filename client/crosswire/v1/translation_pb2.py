@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from crosswire.v1 import segmentation_pb2 as crosswire_dot_v1_dot_segmentation__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rosswire/v1/translation.proto\x12\x0c\x63rosswire.v1\x1a\x1f\x63rosswire/v1/segmentation.proto\"s\n\x12TranslationOptions\x12\x11\n\tbeam_size\x18\x01 \x01(\r\x12\x16\n\x0enum_hypotheses\x18\x02 \x01(\r\x12\x15\n\rreturn_scores\x18\x03 \x01(\x08\x12\x1b\n\x13max_decoding_length\x18\x04 \x01(\r\"\xf3\x01\n\x10TranslateRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x31\n\x07options\x18\x05 \x01(\x0b\x32 .crosswire.v1.TranslationOptions\x12\x14\n\x0cpresegmented\x18\x06 \x01(\x08\x12(\n\x05roles\x18\x07 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x1c\n\x14translate_duplicates\x18\x08 \x01(\x08\"E\n\x11TranslateResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.crosswire.v1.TranslationResult\"\xaa\x02\n\x11TranslationResult\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x31\n\x08segments\x18\x05 \x03(\x0b\x32\x1f.crosswire.v1.TranslatedSegment\x12\x19\n\x11\x64\x65tected_language\x18\x06 \x01(\t\x12\x1b\n\x13language_confidence\x18\x07 \x01(\x02\x12\x31\n\x07options\x18\x08 \x01(\x0b\x32 .crosswire.v1.TranslationOptions\x12(\n\x05roles\x18\t \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\"\xba\x03\n\x11TranslatedSegment\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x13\n\x0btranslation\x18\x04 \x01(\t\x12\x12\n\x05score\x18\x05 \x01(\x02H\x00\x88\x01\x01\x12.\n\x0c\x61lternatives\x18\x06 \x03(\x0b\x32\x18.crosswire.v1.Hypothesis\x12\x11\n\tparagraph\x18\x07 \x01(\r\x12\'\n\x04role\x18\x08 \x01(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x12\n\ntranslated\x18\t \x01(\x08\x12\x14\n\x0cis_duplicate\x18\n \x01(\x08\x12\x14\n\x0c\x64uplicate_of\x18\x0b \x01(\r\x12\x17\n\nstart_utf8\x18\x0c \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08\x65nd_utf8\x18\r \x01(\rH\x02\x88\x01\x01\x12\x18\n\x0bstart_utf16\x18\x0e \x01(\rH\x03\x88\x01\x01\x12\x16\n\tend_utf16\x18\x0f \x01(\rH\x04\x88\x01\x01\x42\x08\n\x06_scoreB\r\n\x0b_start_utf8B\x0b\n\t_end_utf8B\x0e\n\x0c_start_utf16B\x0c\n\n_end_utf16\"8\n\nHypothesis\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x12\n\x05score\x18\x02 \x01(\x02H\x00\x88\x01\x01\x42\x08\n\x06_score\"\xbc\x01\n\x16TranslateStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x17\n\x0fsource_language\x18\x03 \x01(\t\x12\x17\n\x0ftarget_language\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x31\n\x07options\x18\x06 \x01(\x0b\x32 .crosswire.v1.TranslationOptions\x12\x14\n\x0cpresegmented\x18\x07 \x01(\x08\",\n\x0bStreamError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xa1\x01\n\x17TranslateStreamResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x06result\x18\x02 \x01(\x0b\x32\x1f.crosswire.v1.TranslationResultH\x00\x12*\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x19.crosswire.v1.StreamErrorH\x00\x12\x10\n\x08sequence\x18\x04 \x01(\rB\t\n\x07outcome\"\x13\n\x11ListModelsRequest\"=\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.crosswire.v1.ModelInfo\".\n\x0cLanguagePair\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"\xb5\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x05pairs\x18\x02 \x03(\x0b\x32\x1a.crosswire.v1.LanguagePair\x12\x14\n\x0cquantization\x18\x03 \x01(\t\x12\x14\n\x0c\x63ompute_type\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\x0f\n\x07license\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x12\n\nis_default\x18\x08 \x01(\x08\x32\x97\x02\n\x12TranslationService\x12L\n\tTranslate\x12\x1e.crosswire.v1.TranslateRequest\x1a\x1f.crosswire.v1.TranslateResponse\x12\x62\n\x0fTranslateStream\x12$.crosswire.v1.TranslateStreamRequest\x1a%.crosswire.v1.TranslateStreamResponse(\x01\x30\x01\x12O\n\nListModels\x12\x1f.crosswire.v1.ListModelsRequest\x1a .crosswire.v1.ListModelsResponseB\x85\x01\n\x10\x63om.crosswire.v1B\x10TranslationProtoP\x01Z)crosswire/gen/go/crosswire/v1;crosswirev1\xa2\x02\x03\x43XX\xaa\x02\x0c\x43rosswire.V1\xca\x02\x0c\x43rosswire\\V1\xea\x02\rCrosswire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63rosswire/v1/translation.proto\x12\x0c\x63rosswire.v1\x1a\x1f\x63rosswire/v1/segmentation.proto\x1a\x1egoogle/protobuf/duration.proto\"s\n\x12TranslationOptions\x12\x11\n\tbeam_size\x18\x01 \x01(\r\x12\x16\n\x0enum_hypotheses\x18\x02 \x01(\r\x12\x15\n\rreturn_scores\x18\x03 \x01(\x08\x12\x1b\n\x13max_decoding_length\x18\x04 \x01(\r\"\xf3\x01\n\x10TranslateRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x31\n\x07options\x18\x05 \x01(\x0b\x32 .crosswire.v1.TranslationOptions\x12\x14\n\x0cpresegmented\x18\x06 \x01(\x08\x12(\n\x05roles\x18\x07 \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x1c\n\x14translate_duplicates\x18\x08 \x01(\x08\"E\n\x11TranslateResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.crosswire.v1.TranslationResult\"\xaa\x02\n\x11TranslationResult\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x17\n\x0ftarget_language\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x31\n\x08segments\x18\x05 \x03(\x0b\x32\x1f.crosswire.v1.TranslatedSegment\x12\x19\n\x11\x64\x65tected_language\x18\x06 \x01(\t\x12\x1b\n\x13language_confidence\x18\x07 \x01(\x02\x12\x31\n\x07options\x18\x08 \x01(\x0b\x32 .crosswire.v1.TranslationOptions\x12(\n\x05roles\x18\t \x03(\x0e\x32\x19.crosswire.v1.SegmentRole\"\xba\x03\n\x11TranslatedSegment\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x13\n\x0btranslation\x18\x04 \x01(\t\x12\x12\n\x05score\x18\x05 \x01(\x02H\x00\x88\x01\x01\x12.\n\x0c\x61lternatives\x18\x06 \x03(\x0b\x32\x18.crosswire.v1.Hypothesis\x12\x11\n\tparagraph\x18\x07 \x01(\r\x12\'\n\x04role\x18\x08 \x01(\x0e\x32\x19.crosswire.v1.SegmentRole\x12\x12\n\ntranslated\x18\t \x01(\x08\x12\x14\n\x0cis_duplicate\x18\n \x01(\x08\x12\x14\n\x0c\x64uplicate_of\x18\x0b \x01(\r\x12\x17\n\nstart_utf8\x18\x0c \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08\x65nd_utf8\x18\r \x01(\rH\x02\x88\x01\x01\x12\x18\n\x0bstart_utf16\x18\x0e \x01(\rH\x03\x88\x01\x01\x12\x16\n\tend_utf16\x18\x0f \x01(\rH\x04\x88\x01\x01\x42\x08\n\x06_scoreB\r\n\x0b_start_utf8B\x0b\n\t_end_utf8B\x0e\n\x0c_start_utf16B\x0c\n\n_end_utf16\"8\n\nHypothesis\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x12\n\x05score\x18\x02 \x01(\x02H\x00\x88\x01\x01\x42\x08\n\x06_score\"\xbc\x01\n\x16TranslateStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x17\n\x0fsource_language\x18\x03 \x01(\t\x12\x17\n\x0ftarget_language\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x31\n\x07options\x18\x06 \x01(\x0b\x32 .crosswire.v1.TranslationOptions\x12\x14\n\x0cpresegmented\x18\x07 \x01(\x08\"\\\n\x0bStreamError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12.\n\x0bretry_delay\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xa1\x01\n\x17TranslateStreamResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x06result\x18\x02 \x01(\x0b\x32\x1f.crosswire.v1.TranslationResultH\x00\x12*\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x19.crosswire.v1.StreamErrorH\x00\x12\x10\n\x08sequence\x18\x04 \x01(\rB\t\n\x07outcome\"\x13\n\x11ListModelsRequest\"=\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.crosswire.v1.ModelInfo\".\n\x0cLanguagePair\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"\xb5\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x05pairs\x18\x02 \x03(\x0b\x32\x1a.crosswire.v1.LanguagePair\x12\x14\n\x0cquantization\x18\x03 \x01(\t\x12\x14\n\x0c\x63ompute_type\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\x0f\n\x07license\x18\x06 \x01(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x12\n\nis_default\x18\x08 \x01(\x08\x32\x97\x02\n\x12TranslationService\x12L\n\tTranslate\x12\x1e.crosswire.v1.TranslateRequest\x1a\x1f.crosswire.v1.TranslateResponse\x12\x62\n\x0fTranslateStream\x12$.crosswire.v1.TranslateStreamRequest\x1a%.crosswire.v1.TranslateStreamResponse(\x01\x30\x01\x12O\n\nListModels\x12\x1f.crosswire.v1.ListModelsRequest\x1a .crosswire.v1.ListModelsResponseB\x85\x01\n\x10\x63om.crosswire.v1B\x10TranslationProtoP\x01Z)crosswire/gen/go/crosswire/v1;crosswirev1\xa2\x02\x03\x43XX\xaa\x02\x0c\x43rosswire.V1\xca\x02\x0c\x43rosswire\\V1\xea\x02\rCrosswire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,32 +34,32 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crosswire.v1.translation_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.crosswire.v1B\020TranslationProtoP\001Z)crosswire/gen/go/crosswire/v1;crosswirev1\242\002\003CXX\252\002\014Crosswire.V1\312\002\014Crosswire\\V1\352\002\rCrosswire::V1'
-  _globals['_TRANSLATIONOPTIONS']._serialized_start=81
-  _globals['_TRANSLATIONOPTIONS']._serialized_end=196
-  _globals['_TRANSLATEREQUEST']._serialized_start=199
-  _globals['_TRANSLATEREQUEST']._serialized_end=442
-  _globals['_TRANSLATERESPONSE']._serialized_start=444
-  _globals['_TRANSLATERESPONSE']._serialized_end=513
-  _globals['_TRANSLATIONRESULT']._serialized_start=516
-  _globals['_TRANSLATIONRESULT']._serialized_end=814
-  _globals['_TRANSLATEDSEGMENT']._serialized_start=817
-  _globals['_TRANSLATEDSEGMENT']._serialized_end=1259
-  _globals['_HYPOTHESIS']._serialized_start=1261
-  _globals['_HYPOTHESIS']._serialized_end=1317
-  _globals['_TRANSLATESTREAMREQUEST']._serialized_start=1320
-  _globals['_TRANSLATESTREAMREQUEST']._serialized_end=1508
-  _globals['_STREAMERROR']._serialized_start=1510
-  _globals['_STREAMERROR']._serialized_end=1554
-  _globals['_TRANSLATESTREAMRESPONSE']._serialized_start=1557
-  _globals['_TRANSLATESTREAMRESPONSE']._serialized_end=1718
-  _globals['_LISTMODELSREQUEST']._serialized_start=1720
-  _globals['_LISTMODELSREQUEST']._serialized_end=1739
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1741
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1802
-  _globals['_LANGUAGEPAIR']._serialized_start=1804
-  _globals['_LANGUAGEPAIR']._serialized_end=1850
-  _globals['_MODELINFO']._serialized_start=1853
-  _globals['_MODELINFO']._serialized_end=2034
-  _globals['_TRANSLATIONSERVICE']._serialized_start=2037
-  _globals['_TRANSLATIONSERVICE']._serialized_end=2316
+  _globals['_TRANSLATIONOPTIONS']._serialized_start=113
+  _globals['_TRANSLATIONOPTIONS']._serialized_end=228
+  _globals['_TRANSLATEREQUEST']._serialized_start=231
+  _globals['_TRANSLATEREQUEST']._serialized_end=474
+  _globals['_TRANSLATERESPONSE']._serialized_start=476
+  _globals['_TRANSLATERESPONSE']._serialized_end=545
+  _globals['_TRANSLATIONRESULT']._serialized_start=548
+  _globals['_TRANSLATIONRESULT']._serialized_end=846
+  _globals['_TRANSLATEDSEGMENT']._serialized_start=849
+  _globals['_TRANSLATEDSEGMENT']._serialized_end=1291
+  _globals['_HYPOTHESIS']._serialized_start=1293
+  _globals['_HYPOTHESIS']._serialized_end=1349
+  _globals['_TRANSLATESTREAMREQUEST']._serialized_start=1352
+  _globals['_TRANSLATESTREAMREQUEST']._serialized_end=1540
+  _globals['_STREAMERROR']._serialized_start=1542
+  _globals['_STREAMERROR']._serialized_end=1634
+  _globals['_TRANSLATESTREAMRESPONSE']._serialized_start=1637
+  _globals['_TRANSLATESTREAMRESPONSE']._serialized_end=1798
+  _globals['_LISTMODELSREQUEST']._serialized_start=1800
+  _globals['_LISTMODELSREQUEST']._serialized_end=1819
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1821
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1882
+  _globals['_LANGUAGEPAIR']._serialized_start=1884
+  _globals['_LANGUAGEPAIR']._serialized_end=1930
+  _globals['_MODELINFO']._serialized_start=1933
+  _globals['_MODELINFO']._serialized_end=2114
+  _globals['_TRANSLATIONSERVICE']._serialized_start=2117
+  _globals['_TRANSLATIONSERVICE']._serialized_end=2396
 # @@protoc_insertion_point(module_scope)

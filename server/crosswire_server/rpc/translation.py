@@ -13,7 +13,7 @@ from crosswire.v1 import translation_pb2 as pb
 from crosswire.v1 import translation_pb2_grpc as pb_grpc
 
 from crosswire_server.batching import DecodeOptions
-from crosswire_server.errors import CrosswireError, NotReady
+from crosswire_server.errors import CrosswireError, NotReady, Overloaded
 from crosswire_server.logs import clip
 from crosswire_server.rpc.common import RequestRecord, Runtime, handling, roles_from_request, status_for
 from crosswire_server.rpc.malformed import Undecodable
@@ -109,6 +109,14 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
 
+    def _item_error(self, exc: CrosswireError) -> pb.StreamError:
+        """A failed stream item's error; an item refused for load or rate says when to send it again."""
+        error = pb.StreamError(code=status_for(exc).value[0], message=clip(str(exc)))
+        if isinstance(exc, Overloaded):
+            delay = getattr(exc, "retry_after_s", None) or self._runtime.config.retry_after_s
+            error.retry_delay.FromNanoseconds(int(delay * 1e9))
+        return error
+
     async def _read_stream(self, engine: TranslationEngine, requests: AsyncIterator[pb.TranslateStreamRequest],
                            responses: asyncio.Queue, slots: asyncio.Semaphore, record: RequestRecord) -> bool:
         """Start a translation per incoming item, each once it has a slot; True if shutdown stopped the reading."""
@@ -130,8 +138,8 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                 response = pb.TranslateStreamResponse(id=item_id, sequence=sequence, result=result)
                 self._runtime.check_response(response, _ASK_LESS)
             except CrosswireError as exc:
-                error = pb.StreamError(code=status_for(exc).value[0], message=str(exc))
-                response = pb.TranslateStreamResponse(id=item_id, sequence=sequence, error=error)
+                response = pb.TranslateStreamResponse(id=item_id, sequence=sequence,
+                                                      error=self._item_error(exc))
             await responses.put(response)
 
         try:
