@@ -340,6 +340,7 @@ class SpecificNames:
         self.texts = texts
         self.target_doc = target_doc
         self._common: dict[int | None, set[str]] = {}
+        self._shared: dict[tuple[int, int], bool] = {}  # step 1 and step 3 ask about the same pairs
 
     def _common_keys(self, doc: int | None) -> set[str]:
         """Keys of the names found in more than SPECIFIC_NAME_SHARE of a document's sentences (None: the source).
@@ -383,6 +384,11 @@ class SpecificNames:
 
     def shared(self, row: int, column: int) -> bool:
         """Whether the two sentences share a name that is not common to both documents."""
+        if (row, column) not in self._shared:
+            self._shared[row, column] = self._share(row, column)
+        return self._shared[row, column]
+
+    def _share(self, row: int, column: int) -> bool:
         doc = int(self.target_doc[column])
         common = self._common_keys(None) & self._common_keys(doc)
         source = tuple(t for t in sentence_terms(self.texts.source[row], self.texts.source_language).names
