@@ -22,7 +22,14 @@ from pathlib import Path
 from crosswire_server.alignment.dictionary import Dictionary, load_dictionary
 from crosswire_server.alignment.embeddings import default_embedder
 from crosswire_server.errors import InvalidInput
-from crosswire_server.library.ingest import Encoder, IngestLimits, parse_published, prepare
+from crosswire_server.library.ingest import (
+    Encoder,
+    IngestLimits,
+    SegmentedArticle,
+    embed_articles,
+    parse_published,
+    segment_article,
+)
 from crosswire_server.library.records import (
     AddResult,
     ArticleInput,
@@ -42,8 +49,8 @@ __all__ = [
 
 #: The environment variable naming the default library (a file path or a postgresql:// URL).
 LIBRARY_VARIABLE = "CROSSWIRE_LIBRARY"
-#: add() stores up to this many prepared articles in one transaction (one commit and WAL sync for them, not one
-#: each), and no article waits longer than ADD_WAIT_S after its preparation for its commit and its result.
+#: add() embeds and stores up to this many articles together (one encoder call and one commit and WAL sync for
+#: them, not one each), and no article waits longer than ADD_WAIT_S after its segmentation for its commit and result.
 ADD_BATCH = 32
 ADD_WAIT_S = 0.5
 
@@ -90,18 +97,19 @@ class Library:
             progress: Callable[[AddResult], None] | None = None) -> list[AddResult]:
         """Prepare and store each article; a refused one gets its reason and never stops the batch.
 
-        Prepared articles are committed together, ADD_BATCH at most and none later than ADD_WAIT_S after it was
-        prepared; `progress` is called with each result, in order, once that article is committed (or refused).
+        Each article is checked and segmented as it comes; those waiting are embedded together (one encoder call
+        for all their sentences) and committed together, ADD_BATCH at most and none later than ADD_WAIT_S after it
+        was segmented; `progress` is called with each result, in order, once that article is committed (or refused).
         """
         results: list[AddResult] = []
-        waiting: list[PreparedArticle | AddResult] = []  # in input order: to store, or refused already
+        waiting: list[SegmentedArticle | AddResult] = []  # in input order: to embed and store, or refused already
         oldest = 0.0
 
         def commit() -> None:
-            batch = [item for item in waiting if isinstance(item, PreparedArticle)]
+            batch = embed_articles([item for item in waiting if isinstance(item, SegmentedArticle)], self.encoder)
             stored = iter(self.store.put_many(batch) if batch else [])
             for item in waiting:
-                result = next(stored) if isinstance(item, PreparedArticle) else item
+                result = next(stored) if isinstance(item, SegmentedArticle) else item
                 results.append(result)
                 if progress is not None:
                     progress(result)
@@ -109,7 +117,7 @@ class Library:
 
         for article in articles:
             try:
-                ready: PreparedArticle | AddResult = prepare(article, self.encoder, self.limits)
+                ready: SegmentedArticle | AddResult = segment_article(article, self.limits)
             except InvalidInput as error:
                 ready = AddResult(getattr(article, "name", "") or "", "", "refused", str(error))
             if not waiting:

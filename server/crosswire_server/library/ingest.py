@@ -153,8 +153,18 @@ def kept_sentences(document: Document, limits: IngestLimits, field: str = "text"
             [document.sentences[i].role.value for i in indices])
 
 
-def prepare(article: ArticleInput, encoder: Encoder, limits: IngestLimits = IngestLimits()) -> PreparedArticle:
-    """Check, segment, embed and key one article; InvalidInput (with the field and reason) refuses it."""
+@dataclass(frozen=True)
+class SegmentedArticle:
+    """An article checked and segmented, its sentences waiting for their vectors (prepare's first step)."""
+
+    article: ArticleInput  # published parsed, language resolved
+    content_hash: str
+    sentences: list[str]
+    roles: list[str]
+
+
+def segment_article(article: ArticleInput, limits: IngestLimits = IngestLimits()) -> SegmentedArticle:
+    """Check and segment one article; InvalidInput (with the field and reason) refuses it."""
     name = article.name if isinstance(article.name, str) else ""
     if not name.strip():
         raise InvalidInput("name: an article needs a name", field="name")
@@ -163,18 +173,36 @@ def prepare(article: ArticleInput, encoder: Encoder, limits: IngestLimits = Inge
     text = check_text(article.text, limits)
     published = parse_published(article.published)
     document = segment_checked(text, article.language, limits)
-    language = document.language
     sentences, roles = kept_sentences(document, limits)
-    embeddings = np.ascontiguousarray(encoder.encode(sentences), dtype=np.float32)
-    terms = [sentence_terms(sentence, language) for sentence in sentences]
-    return PreparedArticle(
-        article=replace(article, published=published, language=language),
-        content_hash=content_hash(text),
-        sentences=sentences,
-        roles=roles,
-        embeddings=embeddings,
-        vector=unit_mean(embeddings),
-        names=name_keys(terms),
-        numbers=number_keys(terms),
-        encoder=ENCODER,
-    )
+    return SegmentedArticle(replace(article, published=published, language=document.language), content_hash(text),
+                            sentences, roles)
+
+
+def embed_articles(segmented: Sequence[SegmentedArticle], encoder: Encoder) -> list[PreparedArticle]:
+    """Embed and key segmented articles, the sentences of all of them in one encoder call: the encoder's batches
+    are full ones instead of each article's last, short one."""
+    if not segmented:
+        return []
+    vectors = np.ascontiguousarray(encoder.encode([s for one in segmented for s in one.sentences]), dtype=np.float32)
+    prepared, start = [], 0
+    for one in segmented:
+        embeddings = vectors[start:start + len(one.sentences)]
+        start += len(one.sentences)
+        terms = [sentence_terms(sentence, one.article.language) for sentence in one.sentences]
+        prepared.append(PreparedArticle(
+            article=one.article,
+            content_hash=one.content_hash,
+            sentences=one.sentences,
+            roles=one.roles,
+            embeddings=embeddings,
+            vector=unit_mean(embeddings),
+            names=name_keys(terms),
+            numbers=number_keys(terms),
+            encoder=ENCODER,
+        ))
+    return prepared
+
+
+def prepare(article: ArticleInput, encoder: Encoder, limits: IngestLimits = IngestLimits()) -> PreparedArticle:
+    """Check, segment, embed and key one article; InvalidInput (with the field and reason) refuses it."""
+    return embed_articles([segment_article(article, limits)], encoder)[0]
