@@ -13,7 +13,7 @@ import pytest
 
 from crosswire import Client, CrosswireError
 from crosswire_server.errors import InvalidInput, UnsupportedPair
-from crosswire_server.segmentation import MIN_CONFIDENCE, check_declared, identify, segment
+from crosswire_server.segmentation import MIN_CONFIDENCE, Identification, check_declared, identify, segment
 from support.server import ServerThread
 from test_translation_engine import make_engine, run
 
@@ -138,6 +138,16 @@ def test_a_declared_language_stands_unless_the_text_is_surely_or_visibly_another
     assert check_declared("Путин провел переговоры с Си Цзиньпином", "uk", "text").language == "ru"  # too short
     with pytest.raises(InvalidInput, match="declared language is 'en' but the text looks 'ru'"):
         check_declared("Путин провел переговоры.", "en", "text")  # short, but Cyrillic: never English
+
+
+def test_a_text_identified_already_is_judged_on_that_identification() -> None:
+    """Segmentation identified the text: check_declared judges that answer instead of identifying it again."""
+    text = udhr("ru")
+    found = segment(text, "ru")
+    known = Identification(found.detected_language, found.language_confidence)
+    assert check_declared(text, "ru", "text", known) == identify(text)
+    with pytest.raises(InvalidInput, match="the text looks 'uk'"):
+        check_declared(text, "ru", "text", Identification("uk", 0.99))
 
 
 def test_a_declared_pair_without_a_model_is_said_before_a_mismatch(tiny_models_dir: Path) -> None:

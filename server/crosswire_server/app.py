@@ -39,6 +39,7 @@ from crosswire_server.rpc.reflection import enable_reflection
 from crosswire_server.rpc.segmentation import SegmentationServicer
 from crosswire_server.rpc.shutdown import ClosingHealthServicer
 from crosswire_server.rpc.translation import TranslationServicer
+from crosswire_server.segmentation import warm_up as warm_up_language_identifier
 from crosswire_server.translation import TranslationEngine
 
 log = logging.getLogger("crosswire.server")
@@ -177,6 +178,7 @@ class CrosswireServer:
         except NotReady as exc:
             log.error(str(exc))
             return
+        await asyncio.to_thread(warm_up_language_identifier)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING, (ALIGNMENT_SERVICE,))
 
     async def _load(self) -> None:

@@ -39,7 +39,7 @@ from crosswire_server.alignment.inputs import by_sentence, eligible
 from crosswire_server.alignment.parallel import align_monotone
 from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, pair_features
 from crosswire_server.errors import InvalidInput, Stopped
-from crosswire_server.segmentation import check_declared
+from crosswire_server.segmentation import Identification, check_declared
 
 if TYPE_CHECKING:
     from crosswire_server.config import ServerConfig
@@ -202,7 +202,8 @@ class Aligner:
                     f"{field}: {len(document.sentences)} sentences, the limit is "
                     f"{limits.max_sentences_per_document} per document"
                 )
-            check_declared(document.text, document.language, field)
+            known = Identification(document.detected_language, document.language_confidence)
+            check_declared(document.text, document.language, field, known if document.detected_language else None)
             total += count if field != "source" else 0
         if total > limits.max_target_sentences:
             raise InvalidInput(

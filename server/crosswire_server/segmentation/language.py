@@ -73,14 +73,25 @@ def identify(text: str) -> Identification:
     return Identification(best.language.iso_code_639_1.name.lower(), round(best.value, 4))
 
 
+def warm_up() -> None:
+    """Load the identifier's models now (a second or two) instead of in the first requests that need them:
+    lingua loads each language's models on first use, and more of them for a short text than for a long one."""
+    for text in ("Путин прибыл в Петербург.", "Путин прибыл в Санкт-Петербург на Главный военно-морской парад, "
+                 "который прошёл в акватории Невы и Финского залива.", "The parade took place in Saint Petersburg."):
+        identify(text)
+
+
 def has_letters(text: str) -> bool:
     """Whether the text has any letter at all (else there is no language to identify)."""
     return _LETTER.search(text) is not None
 
 
-def check_declared(text: str, declared: str, field: str) -> Identification:
-    """Refuse a text that is, beyond reasonable doubt, not in its declared language; return what was found."""
-    found = identify(text)
+def check_declared(text: str, declared: str, field: str, found: Identification | None = None) -> Identification:
+    """Refuse a text that is, beyond reasonable doubt, not in its declared language; return what was found.
+
+    `found` is the text's identification when the caller has it already (segmentation identifies every text).
+    """
+    found = found or identify(text)
     primary = re.split(r"[-_]", declared.lower())[0]
     if not primary or not found.language or found.language == primary or {primary, found.language} <= _VARIANTS:
         return found
