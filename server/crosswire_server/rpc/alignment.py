@@ -126,7 +126,7 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             if request.HasField("library"):
                 if self._library is None:
                     raise NotReady("this server has no article library")
-                found = await asyncio.to_thread(self._library.select, request,
+                found = await self._library.run(self._library.select, request,
                                                 translator(self._runtime, request.source_language or "ru",
                                                            request.target_language or "en"))
             articles = [*request.articles, *(pb.InputDocument(name=a.name, text=a.text) for a in found)]

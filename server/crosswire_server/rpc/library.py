@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from crosswire_server.library import Library
     from crosswire_server.library.records import AddResult, ArticleInput, LibraryStats, SearchHit, StoredArticle
     from crosswire_server.library.search import Translator
+
+T = TypeVar("T")
 
 #: k when a selection leaves it 0; ListArticles' page size when a request leaves it 0.
 DEFAULT_K = 5
@@ -125,6 +128,21 @@ class LibraryCalls:
         self.config = config
         self._library = library
         self._opening = threading.Lock()
+        self._threads: ThreadPoolExecutor | None = None
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in one of the library's own worker threads, not asyncio's default ones.
+
+        A search waits in its thread for the engine to translate its report, and the engine
+        segments and tokenises in asyncio's default threads: had searches taken those, as many
+        searches at once as there are threads would wait forever for a thread, and so would
+        every Segment, Align and library call after them (and the server's exit).
+        """
+        with self._opening:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(thread_name_prefix="crosswire-library")
+            threads = self._threads
+        return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(work, *args))
 
     @property
     def location(self) -> str:
@@ -153,7 +171,11 @@ class LibraryCalls:
             return self._library
 
     def close(self) -> None:
+        """Close the library; calls still queued for a library thread are dropped, none is waited for."""
         with self._opening:
+            if self._threads is not None:
+                self._threads.shutdown(wait=False, cancel_futures=True)
+                self._threads = None
             if self._library is not None:
                 self._library.close()
                 self._library = None
@@ -299,7 +321,7 @@ class LibraryServicer(pb_grpc.LibraryServiceServicer):
                    advice: str = "ask for less") -> Any:
         async with handling(context, method, self._runtime) as record:
             self._runtime.check_size(request)
-            response = await asyncio.to_thread(work, request)
+            response = await self.calls.run(work, request)
             record.add(**_summary(response))
             return self._runtime.check_response(response, advice)
 
