@@ -26,6 +26,7 @@ from crosswire.v1 import (
 from crosswire_server.access import KeysFileError, access_from_config, exposure_problem
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import NotReady
+from crosswire_server.exiting import EXIT_MARGIN_S, exit_within
 from crosswire_server.blas import limit_blas_threads
 from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.metrics import Metrics
@@ -252,4 +253,6 @@ async def serve(config: ServerConfig) -> None:
         raise ServeError(server.load_error)
     await stop_asked
     log.info("shutting down", extra={"fields": {"grace_period_s": config.grace_period_s}})
+    # Work of cancelled calls left in worker threads is not waited for beyond the grace period and a margin.
+    exit_within(config.grace_period_s + EXIT_MARGIN_S)
     await server.stop()
