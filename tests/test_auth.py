@@ -238,7 +238,7 @@ def test_keys_revoke_removes_one_key_and_keeps_the_rest(tmp_path: Path, keys_fil
     assert store.find(tokens["everything"]) is None and store.find(tokens["translator"]) is not None
     assert path.read_text().startswith("# newsroom keys") and path.stat().st_mode & 0o077 == 0
     assert main(["keys", "revoke", "everything", "--file", str(path)]) == 1
-    assert "no key named 'everything'" in capsys.readouterr().err
+    assert "no key or certificate named 'everything'" in capsys.readouterr().err
     assert main(["keys", "list", "--file", str(path)]) == 0
     assert capsys.readouterr().out == "translator\ttranslation\tno limits\n"
 
@@ -366,7 +366,9 @@ def test_mutual_tls_with_keys_still_checks_a_key_sent(tmp_path: Path, pki, keys_
     with ServerThread(tmp_path, wait_ready=False, tls_cert=str(cert), tls_key=str(key),
                       tls_client_ca=str(pki["ca"][1]), api_keys=str(keys_file[0])) as server:
         with _mtls_channel(server.port, pki, "client") as channel:
-            assert len(segment(channel).sentences) == 2  # the certificate names the caller
+            unlisted = refused(lambda: segment(channel))  # a keys file lists certificates too (tests/test_mtls_access.py)
+            assert unlisted.code == grpc.StatusCode.PERMISSION_DENIED and "'CN=reporter'" in unlisted.details
+            assert len(segment(channel, keys_file[1]["everything"]).sentences) == 2
             assert refused(lambda: segment(channel, keys_file[1]["translator"])).code == \
                 grpc.StatusCode.PERMISSION_DENIED
             assert refused(lambda: segment(channel, "cw_revoked")).code == grpc.StatusCode.UNAUTHENTICATED

@@ -15,14 +15,26 @@ Keys file (TOML), one table per key; `crosswire keys create` appends them:
     max_concurrent_calls = 4                # optional
     sentences_per_second = 50               # optional; burst = the same unless given
     burst = 200                             # optional
+
+    [[certificate]]                         # a client certificate (mutual TLS); `keys create --certificate`
+    name = "reporter"
+    fingerprint = "<64 hex digits>"         # SHA-256 of that one certificate; or instead:
+    # subject = "CN=reporter,O=Newsroom"    # any certificate the CA signs with this subject (RFC 2253)
+    services = ["translation"]              # limits as for keys
+
+    [unlisted_certificates]                 # optional: verified certificates not listed; without it, refused
+    services = ["segmentation"]
+    max_concurrent_calls = 1                # each such certificate counted on its own
 """
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import math
 import os
@@ -117,47 +129,146 @@ class ApiKey:
         return ALL_SERVICES in self.services or service in self.services
 
 
+@dataclass(frozen=True)
+class CertificateEntry:
+    """One [[certificate]] table: a verified client certificate's name, services and limits.
+
+    It matches by `fingerprint` (SHA-256 of the certificate: that one certificate
+    only) or by `subject` (RFC 2253, e.g. "CN=reporter,O=Newsroom": any certificate
+    the trusted CA issues with it, renewals included). The [unlisted_certificates]
+    table is one of these without either.
+    """
+
+    name: str
+    services: frozenset[str]
+    limits: Limits = Limits()
+    fingerprint: str = ""
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class AccessFile:
+    """A keys file: its API keys, its client certificates, and what a verified certificate it does not list may do."""
+
+    keys: tuple[ApiKey, ...] = ()
+    certificates: tuple[CertificateEntry, ...] = ()
+    unlisted: CertificateEntry | None = None  # None: certificates not listed are refused
+
+
+_TOP_LEVEL = ("key", "certificate", "unlisted_certificates")
+
+
 def parse_keys(text: str, source: str = "keys file") -> list[ApiKey]:
     """The keys in a keys file's text; KeysFileError names the file, the entry and the field at fault."""
+    return list(parse_access_file(text, source).keys)
+
+
+def parse_access_file(text: str, source: str = "keys file") -> AccessFile:
+    """Everything a keys file's text says; KeysFileError names the file, the entry and the field at fault."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise KeysFileError(f"{source}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"key"}
+    unknown = set(data) - set(_TOP_LEVEL)
     if unknown:
-        raise KeysFileError(f"{source}: unknown top-level entries {sorted(unknown)}; keys are [[key]] tables")
-    entries = data.get("key", [])
-    if not isinstance(entries, list):
-        raise KeysFileError(f"{source}: 'key' must be an array of tables ([[key]])")
-    keys: list[ApiKey] = []
+        raise KeysFileError(f"{source}: unknown top-level entries {sorted(unknown)}; keys are [[key]] tables, "
+                            "client certificates [[certificate]] tables, plus one [unlisted_certificates] table")
     names: set[str] = set()
-    for position, entry in enumerate(entries):
-        key = _parse_entry(entry, f"{source}: key {position + 1}")
-        if key.name in names:
-            raise KeysFileError(f"{source}: key {position + 1}: the name {key.name!r} is used twice")
-        names.add(key.name)
-        keys.append(key)
-    return keys
+    matchers: set[tuple[str, str]] = set()
+    parsed: dict[str, list] = {"key": [], "certificate": []}
+    for kind, parse in (("key", _parse_entry), ("certificate", _parse_certificate)):
+        entries = data.get(kind, [])
+        if not isinstance(entries, list):
+            raise KeysFileError(f"{source}: '{kind}' must be an array of tables ([[{kind}]])")
+        for position, entry in enumerate(entries):
+            where = f"{source}: {kind} {position + 1}"
+            item = parse(entry, where)
+            if item.name in names:
+                raise KeysFileError(f"{where}: the name {item.name!r} is used twice")
+            names.add(item.name)
+            if kind == "certificate":
+                matcher = ("fingerprint", item.fingerprint) if item.fingerprint else ("subject", item.subject)
+                if matcher in matchers:
+                    raise KeysFileError(f"{where} ({item.name}): another certificate has the same {matcher[0]}")
+                matchers.add(matcher)
+            parsed[kind].append(item)
+    unlisted = None
+    if "unlisted_certificates" in data:
+        where = f"{source}: unlisted_certificates"
+        table = _table(data["unlisted_certificates"], {"services", *_LIMIT_FIELDS}, where)
+        unlisted = CertificateEntry("", _parse_services(table, where), _parse_limits(table, where))
+    return AccessFile(tuple(parsed["key"]), tuple(parsed["certificate"]), unlisted)
 
 
-def _parse_entry(entry: object, where: str) -> ApiKey:
+def _table(entry: object, allowed: set[str], where: str) -> dict:
     if not isinstance(entry, dict):
         raise KeysFileError(f"{where}: must be a table")
-    unknown = set(entry) - {"name", "sha256", "services", "created", *_LIMIT_FIELDS}
+    unknown = set(entry) - allowed
     if unknown:
         raise KeysFileError(f"{where}: unknown fields {sorted(unknown)}")
+    return entry
+
+
+def _parse_name(entry: dict, where: str) -> str:
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise KeysFileError(f"{where}: name must be 1-64 letters, digits, '.', '_' or '-'")
-    where = f"{where} ({name})"
-    digest = entry.get("sha256")
-    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-        raise KeysFileError(f"{where}: sha256 must be 64 lower-case hex digits (the hash of the token)")
+    return name
+
+
+def _parse_services(entry: dict, where: str) -> frozenset[str]:
     services = entry.get("services")
     if not isinstance(services, list) or not services or not all(isinstance(s, str) for s in services):
         raise KeysFileError(f"{where}: services must be a non-empty list, e.g. [\"translation\"] or [\"*\"]")
     check_services(services, where)
-    return ApiKey(name, digest, frozenset(services), _parse_limits(entry, where))
+    return frozenset(services)
+
+
+def _parse_entry(entry: object, where: str) -> ApiKey:
+    entry = _table(entry, {"name", "sha256", "services", "created", *_LIMIT_FIELDS}, where)
+    name = _parse_name(entry, where)
+    where = f"{where} ({name})"
+    digest = entry.get("sha256")
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise KeysFileError(f"{where}: sha256 must be 64 lower-case hex digits (the hash of the token)")
+    return ApiKey(name, digest, _parse_services(entry, where), _parse_limits(entry, where))
+
+
+def _parse_certificate(entry: object, where: str) -> CertificateEntry:
+    entry = _table(entry, {"name", "fingerprint", "subject", "services", "created", *_LIMIT_FIELDS}, where)
+    name = _parse_name(entry, where)
+    where = f"{where} ({name})"
+    fingerprint, subject = entry.get("fingerprint"), entry.get("subject")
+    if (fingerprint is None) == (subject is None):
+        raise KeysFileError(f"{where}: give exactly one of fingerprint (the certificate's SHA-256) or subject")
+    if fingerprint is not None:
+        fingerprint = normalize_fingerprint(fingerprint, where)
+    elif not isinstance(subject, str) or not subject.strip() or len(subject) > 1024:
+        raise KeysFileError(f"{where}: subject must be the certificate's subject as RFC 2253 writes it, "
+                            "e.g. \"CN=reporter,O=Newsroom\" (`openssl x509 -noout -subject -nameopt RFC2253`)")
+    return CertificateEntry(name, _parse_services(entry, where), _parse_limits(entry, where),
+                            fingerprint or "", subject or "")
+
+
+def normalize_fingerprint(value: object, where: str = "fingerprint") -> str:
+    """A SHA-256 fingerprint as 64 lower-case hex digits; openssl's "AB:CD:…" form is taken too."""
+    digits = value.replace(":", "").strip().lower() if isinstance(value, str) else ""
+    if not _DIGEST.fullmatch(digits):
+        raise KeysFileError(f"{where}: fingerprint must be the certificate's SHA-256, 64 hex digits "
+                            "(`openssl x509 -noout -fingerprint -sha256`)")
+    return digits
+
+
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----")
+
+
+def certificate_fingerprint(pem: str | bytes) -> str:
+    """The SHA-256 of the first certificate in PEM text (of its DER bytes), hex; ValueError without one."""
+    text = pem.decode("ascii", "replace") if isinstance(pem, bytes) else pem
+    match = _PEM_CERTIFICATE.search(text)
+    if match is None:
+        raise ValueError("no PEM certificate (-----BEGIN CERTIFICATE-----) found")
+    return hashlib.sha256(base64.b64decode("".join(match.group(1).split()))).hexdigest()
 
 
 def check_services(services: Iterable[str], where: str = "services") -> None:
@@ -190,51 +301,76 @@ def _parse_limits(entry: dict, where: str) -> Limits:
 def key_entry(name: str, token: str, services: Iterable[str], limits: Limits = Limits(),
               created: str | None = None) -> str:
     """The TOML text of one [[key]] table for a new token (its hash only), checked by parsing it back."""
+    return _entry("key", name, {"sha256": hash_token(token)}, services, limits, created)
+
+
+def certificate_entry(name: str, services: Iterable[str], limits: Limits = Limits(), *, fingerprint: str = "",
+                      subject: str = "", created: str | None = None) -> str:
+    """The TOML text of one [[certificate]] table, matching by fingerprint or subject, checked by parsing it back."""
+    matcher = {"fingerprint": normalize_fingerprint(fingerprint)} if fingerprint else {"subject": subject}
+    return _entry("certificate", name, matcher, services, limits, created)
+
+
+def _entry(kind: str, name: str, matcher: dict[str, str], services: Iterable[str], limits: Limits,
+           created: str | None) -> str:
     if not _NAME.fullmatch(name):
-        raise KeysFileError(f"key name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+        raise KeysFileError(f"{kind} name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
     services = list(services)
     check_services(services)
     created = created or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    lines = ["[[key]]", f'name = "{name}"', f'sha256 = "{hash_token(token)}"',
+    # json.dumps writes a valid TOML basic string (a subject may hold quotes and backslashes)
+    matched = [f"{field} = {json.dumps(value, ensure_ascii=False)}" for field, value in matcher.items()]
+    lines = [f"[[{kind}]]", f'name = "{name}"', *matched,
              "services = [" + ", ".join(f'"{s}"' for s in services) + "]", f'created = "{created}"']
     lines += [f"{limit} = {getattr(limits, limit)}" for limit in _LIMIT_FIELDS if getattr(limits, limit) is not None]
     text = "\n".join(lines) + "\n"
-    parse_keys(text, "the new key")
+    parse_access_file(text, f"the new {kind}")
     return text
 
 
 def add_key(path: Path, name: str, services: Iterable[str], limits: Limits = Limits()) -> str:
     """Append a new key to the keys file (created owner-only if absent) and return its token, stored nowhere."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    keys = parse_keys(existing, str(path))
-    if any(key.name == name for key in keys):
-        raise KeysFileError(f"{path}: a key named {name!r} exists already; remove it first or pick another name")
     token = new_token()
-    entry = key_entry(name, token, services, limits)
+    _append(path, name, key_entry(name, token, services, limits))
+    return token
+
+
+def add_certificate(path: Path, name: str, services: Iterable[str], limits: Limits = Limits(), *,
+                    fingerprint: str = "", subject: str = "") -> None:
+    """Append a [[certificate]] table to the keys file (created owner-only if absent); servers see it within a second."""
+    _append(path, name, certificate_entry(name, services, limits, fingerprint=fingerprint, subject=subject))
+
+
+def _append(path: Path, name: str, entry: str) -> None:
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    current = parse_access_file(existing, str(path))
+    if any(item.name == name for item in (*current.keys, *current.certificates)):
+        raise KeysFileError(f"{path}: a key or certificate named {name!r} exists already; "
+                            "remove it first or pick another name")
+    parse_access_file(existing + "\n" + entry, str(path))  # a certificate listed twice fails here
     separator = "\n" if existing and not existing.endswith("\n\n") else ""
     separator = ("\n" if existing and not existing.endswith("\n") else "") + separator
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(descriptor, "a", encoding="utf-8") as file:
         file.write(separator + entry)
-    return token
 
 
-_TABLE_START = re.compile(r"^\s*\[\[\s*key\s*\]\]", re.MULTILINE)
+_TABLE_START = re.compile(r"^\s*\[\[?\s*(?:key|certificate|unlisted_certificates)\s*\]\]?", re.MULTILINE)
 
 
 def remove_key(path: Path, name: str) -> None:
-    """Revoke a key: rewrite the keys file without its [[key]] table (atomically, keeping the file's mode).
+    """Revoke a key or a certificate: rewrite the keys file without its table (atomically, keeping the file's mode).
 
     Comments and the other tables stay as they were; a running server drops the key
     when it next looks at the file (within a second) or on SIGHUP.
     """
     text = path.read_text(encoding="utf-8")
-    parse_keys(text, str(path))
+    parse_access_file(text, str(path))
     starts = [match.start() for match in _TABLE_START.finditer(text)]
     blocks = [text[:starts[0]] if starts else text] + [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
     kept = [block for block in blocks if not (block is not blocks[0] and _block_name(block) == name)]
     if len(kept) == len(blocks):
-        raise KeysFileError(f"{path}: no key named {name!r}")
+        raise KeysFileError(f"{path}: no key or certificate named {name!r}")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, os.stat(path).st_mode & 0o777)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -243,8 +379,10 @@ def remove_key(path: Path, name: str) -> None:
 
 
 def _block_name(block: str) -> str | None:
-    (key,) = parse_keys(block, "a key table")
-    return key.name
+    """The name of the one key or certificate a table's text holds (None for [unlisted_certificates])."""
+    parsed = parse_access_file(block, "a table")
+    entries = [*parsed.keys, *parsed.certificates]
+    return entries[0].name if entries else None
 
 
 class TokenBucket:
@@ -298,7 +436,7 @@ class CallerState:
 
 @dataclass
 class Caller:
-    """Who is calling: an API key's name, a client certificate's subject, or "" when access is open."""
+    """Who is calling: a key's or listed certificate's name, another certificate's subject, or "" when open."""
 
     name: str
     services: frozenset[str] = frozenset({ALL_SERVICES})
@@ -307,6 +445,11 @@ class Caller:
 
     def allows(self, service: str) -> bool:
         return ALL_SERVICES in self.services or service in self.services
+
+    @property
+    def label(self) -> str:
+        """How messages name the caller: "key 'newsroom'" or "certificate 'reporter'"."""
+        return f"{'certificate' if self.via == 'certificate' else 'key'} {self.name!r}"
 
 
 _caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("crosswire_caller", default=None)
@@ -335,15 +478,16 @@ def charge_sentences(count: int) -> None:
     wait = caller.state.bucket.take(count)
     if wait:
         rate = caller.state.limits.sentences_per_second
-        raise RateLimited(f"key {caller.name!r} is over its limit of sentences_per_second={rate:g}; "
+        raise RateLimited(f"{caller.label} is over its limit of sentences_per_second={rate:g}; "
                           f"retry in {wait:.3g} s", limit="sentences_per_second", retry_after_s=wait)
 
 
 class KeyStore:
-    """The keys of a keys file, reread when the file changes (checked at most once a second) or on `reload()`.
+    """The keys and client certificates of a keys file, reread when it changes (looked at each second) or on reload().
 
-    A new version that does not parse keeps the keys in force and logs one error
-    per broken version; a removed file likewise.
+    A new version that does not parse keeps the entries in force and logs one error
+    per broken version; a removed file likewise. Each caller's counters outlive a
+    reload (a changed limit applies at once, the calls in progress still count).
     """
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.monotonic,
@@ -353,10 +497,10 @@ class KeyStore:
         self._lock = threading.Lock()
         self._signature = self._stat()
         self._failed: tuple | None = None
-        self._keys = self._read()
-        self._digests = _digests(self._keys)
+        self._states: dict[str, CallerState] = {}
+        self._unlisted_states: dict[str, CallerState] = {}
+        self._load(self._read())
         self._checked = clock()
-        self._states: dict[str, CallerState] = {key.name: CallerState(key.limits, clock) for key in self._keys}
 
     def _stat(self) -> tuple | None:
         try:
@@ -365,18 +509,38 @@ class KeyStore:
             return None
         return (info.st_ino, info.st_mtime_ns, info.st_size)
 
-    def _read(self) -> list[ApiKey]:
+    def _read(self) -> AccessFile:
         try:
             text = self.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise KeysFileError(f"cannot read the keys file {self.path}: {exc}") from None
-        return parse_keys(text, str(self.path))
+        return parse_access_file(text, str(self.path))
 
-    def keys(self) -> list[ApiKey]:
-        """The keys in force, after rereading the file if it changed since the last look (at most once a second)."""
+    def _load(self, file: AccessFile) -> None:
+        """Put `file` in force: lookups built once per load, each entry's counters kept by name, its limits updated."""
+        self._file, self._digests = file, _digests(file.keys)
+        self._by_fingerprint = {entry.fingerprint: entry for entry in file.certificates if entry.fingerprint}
+        self._by_subject = {entry.subject: entry for entry in file.certificates if entry.subject}
+        entries = [*file.keys, *file.certificates]
+        self._states = {entry.name: self._states.get(entry.name) or CallerState(entry.limits, self._clock)
+                        for entry in entries}
+        for entry in entries:
+            self._states[entry.name].update(entry.limits)
+        if file.unlisted is None:
+            self._unlisted_states = {}
+        else:
+            for state in self._unlisted_states.values():
+                state.update(file.unlisted.limits)
+
+    def current(self) -> AccessFile:
+        """What the file says now, after rereading it if it changed since the last look (at most once a second)."""
         if self._clock() - self._checked >= self._check_every_s:
             self._maybe_reload(force=False)
-        return self._keys
+        return self._file
+
+    def keys(self) -> list[ApiKey]:
+        """The keys in force (see `current`)."""
+        return list(self.current().keys)
 
     def reload(self) -> bool:
         """Reread the file now (SIGHUP); True when the new keys took effect."""
@@ -389,36 +553,49 @@ class KeyStore:
             if not force and signature == self._signature:
                 return False
             try:
-                keys = self._read()
+                file = self._read()
             except KeysFileError as exc:
                 if force or signature != self._failed:
-                    log.error(f"{exc}; keeping the {len(self._keys)} keys in force")
+                    log.error(f"{exc}; keeping the {len(self._file.keys)} keys in force")
                 self._failed = signature
                 return False
             self._signature, self._failed = signature, None
-            self._keys, self._digests = keys, _digests(keys)
-            self._states = {key.name: self._states.get(key.name) or CallerState(key.limits, self._clock)
-                            for key in keys}
-            for key in keys:
-                self._states[key.name].update(key.limits)
-            log.info("keys reloaded", extra={"fields": {"keys": len(keys), "file": str(self.path)}})
+            self._load(file)
+            log.info("keys reloaded", extra={"fields": {"keys": len(file.keys), "certificates": len(file.certificates),
+                                                        "file": str(self.path)}})
             return True
+
+    def _state(self, entry: ApiKey | CertificateEntry) -> CallerState:
+        return self._states.get(entry.name) or self._states.setdefault(entry.name,
+                                                                       CallerState(entry.limits, self._clock))
 
     def find(self, token: str) -> tuple[ApiKey, CallerState] | None:
         """The key whose hash matches the token's, compared in constant time against every key, and its state."""
         digest = hashlib.sha256(token.encode("utf-8")).digest()
         found: ApiKey | None = None
-        self.keys()  # reread first if the file changed
+        self.current()  # reread first if the file changed
         for known, key in self._digests:
             if hmac.compare_digest(digest, known):
                 found = key
-        if found is None:
+        return None if found is None else (found, self._state(found))
+
+    def find_certificate(self, fingerprint: str, subject: str) -> tuple[CertificateEntry, CallerState] | None:
+        """The entry a verified client certificate matches (by fingerprint, else subject) and its state; else the
+        [unlisted_certificates] default with counters of that certificate's own; else None: refused."""
+        file = self.current()
+        entry = (self._by_fingerprint.get(fingerprint) if fingerprint else None) or \
+            (self._by_subject.get(subject) if subject else None)
+        if entry is not None:
+            return entry, self._state(entry)
+        if file.unlisted is None:
             return None
-        state = self._states.get(found.name) or self._states.setdefault(found.name, CallerState(found.limits, self._clock))
-        return found, state
+        identity = fingerprint or subject
+        state = self._unlisted_states.get(identity) or \
+            self._unlisted_states.setdefault(identity, CallerState(file.unlisted.limits, self._clock))
+        return file.unlisted, state
 
 
-def _digests(keys: list[ApiKey]) -> list[tuple[bytes, ApiKey]]:
+def _digests(keys: Iterable[ApiKey]) -> list[tuple[bytes, ApiKey]]:
     """Each key's hash as bytes, decoded once per load rather than once per call and key."""
     return [(bytes.fromhex(key.sha256), key) for key in keys]
 
@@ -438,12 +615,13 @@ class Access:
     def enabled(self) -> bool:
         return self.keys is not None or self.client_certificates
 
-    def authenticate(self, authorization: str | None, certificate_subject: str | None) -> Caller:
+    def authenticate(self, authorization: str | None, certificate_subject: str | None,
+                     certificate_fingerprint: str = "") -> Caller:
         """The caller a call's `authorization` metadata and verified client certificate stand for.
 
         A token, when sent, decides; without one, a verified client certificate
-        names the caller (allowed every service). Unauthenticated otherwise. The
-        token is never part of a message.
+        does (`certificate_caller`). Unauthenticated otherwise. The token is never
+        part of a message.
         """
         if not self.enabled:
             return Caller("")
@@ -456,16 +634,35 @@ class Access:
                 raise Unauthenticated("the API key is not valid (unknown, mistyped or revoked)")
             key, state = found
             return Caller(key.name, key.services, state, via="key")
-        if certificate_subject:
-            return Caller(certificate_subject, via="certificate")
+        if certificate_subject or certificate_fingerprint:
+            return self.certificate_caller(certificate_subject or "", certificate_fingerprint)
         raise Unauthenticated("this server needs an API key: send the metadata 'authorization: Bearer <API key>' "
                               "(crosswire clients: the CROSSWIRE_API_KEY variable or api_key=)")
+
+    def certificate_caller(self, subject: str, fingerprint: str) -> Caller:
+        """The caller a verified client certificate stands for.
+
+        Without a keys file the CA is the list: every certificate it signed may call
+        every service, without limits, named by its subject. With one, the entry the
+        certificate matches decides (its name, services and limits), else the
+        [unlisted_certificates] table (named by its subject, counted on its own), else
+        PermissionDenied: a keys file lists who may call, certificates included.
+        """
+        fallback = subject or f"sha256:{fingerprint[:16]}"
+        if self.keys is None:
+            return Caller(fallback, via="certificate")
+        found = self.keys.find_certificate(fingerprint, subject)
+        if found is None:
+            raise PermissionDenied(f"the client certificate {fallback!r} (SHA-256 {fingerprint or 'unknown'}) is not "
+                                   "listed in the server's keys file, and certificates it does not list are refused")
+        entry, state = found
+        return Caller(entry.name or fallback, entry.services, state, via="certificate")
 
     def authorize(self, caller: Caller, service: str) -> None:
         """PermissionDenied when the caller may not call `service`, naming what it may call."""
         if not caller.allows(service):
             allowed = ", ".join(sorted(caller.services)) or "nothing"
-            raise PermissionDenied(f"key {caller.name!r} may not call the {service} service; it may call: {allowed}")
+            raise PermissionDenied(f"{caller.label} may not call the {service} service; it may call: {allowed}")
 
     def allows_scrape(self, authorization: str | None) -> bool:
         """Whether an HTTP Authorization header carries a key allowed the 'metrics' service."""
@@ -505,7 +702,7 @@ def enter_call(caller: Caller, retry_after_s: float = 1.0) -> None:
         return
     cap = state.limits.max_concurrent_calls
     if cap is not None and state.active >= cap:
-        raise RateLimited(f"key {caller.name!r} has {state.active} calls in progress, its limit of "
+        raise RateLimited(f"{caller.label} has {state.active} calls in progress, its limit of "
                           f"max_concurrent_calls={cap}; retry when one has finished",
                           limit="max_concurrent_calls", retry_after_s=retry_after_s)
     state.active += 1

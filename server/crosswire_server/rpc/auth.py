@@ -1,7 +1,8 @@
 """Access control on the wire: an interceptor that authenticates, authorises and counts every call.
 
 Each call is checked before its handler runs: credentials (the `authorization:
-Bearer <API key>` metadata, or a verified client certificate), then the service
+Bearer <API key>` metadata, or a verified client certificate, looked up by its
+SHA-256 and subject in the keys file when there is one), then the service
 the caller may use, then the server-wide caps (max_concurrent_rpcs,
 max_open_streams) and the key's own max_concurrent_calls. A refused call ends
 with UNAUTHENTICATED, PERMISSION_DENIED or RESOURCE_EXHAUSTED, the standard
@@ -19,7 +20,16 @@ from typing import Any
 
 import grpc
 
-from crosswire_server.access import Access, Caller, Gauge, RateLimited, enter_call, leave_call, set_caller
+from crosswire_server.access import (
+    Access,
+    Caller,
+    Gauge,
+    RateLimited,
+    certificate_fingerprint,
+    enter_call,
+    leave_call,
+    set_caller,
+)
 from crosswire_server.errors import CrosswireError
 from crosswire_server.logs import clip
 from crosswire_server.rpc.common import RequestRecord, Runtime, status_for
@@ -42,14 +52,17 @@ def _authorization(context: grpc.aio.ServicerContext) -> str | None:
     return None
 
 
-def _certificate_subject(context: grpc.aio.ServicerContext) -> str | None:
-    """The verified client certificate's subject (else its common name), or None without one."""
+def _certificate(context: grpc.aio.ServicerContext) -> tuple[str, str]:
+    """The verified client certificate's subject (RFC 2253, else its common name) and SHA-256; ("", "") without one."""
     properties = context.auth_context() or {}
-    for name in ("x509_subject", "x509_common_name"):
-        values = properties.get(name)
-        if values:
-            return values[0].decode("utf-8", "replace")
-    return None
+    subject = next((values[0].decode("utf-8", "replace") for name in ("x509_subject", "x509_common_name")
+                    if (values := properties.get(name))), "")
+    pem = properties.get("x509_pem_cert")
+    try:
+        fingerprint = certificate_fingerprint(pem[0]) if pem else ""
+    except ValueError:
+        fingerprint = ""
+    return subject, fingerprint
 
 
 class AccessInterceptor(grpc.aio.ServerInterceptor):
@@ -85,8 +98,10 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         config = self._runtime.config
         try:
             if self._access.needs_credentials(service):
-                subject = _certificate_subject(context) if self._access.client_certificates else None
-                caller = self._access.authenticate(_authorization(context), subject)
+                subject, fingerprint = _certificate(context) if self._access.client_certificates else ("", "")
+                if subject:  # a refused certificate is named in the request log too
+                    caller = Caller(subject, via="certificate")
+                caller = self._access.authenticate(_authorization(context), subject, fingerprint)
                 self._access.authorize(caller, service)
             if service == "health":
                 counted = [(self._watches, "max_open_streams")] if streaming else []
