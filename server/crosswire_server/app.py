@@ -217,6 +217,7 @@ class CrosswireServer:
         for task in (self._loading, self._encoder):
             if task is not None:
                 task.cancel()
+        self._alignment.stop_loading()
         await self._server.stop(self.config.grace_period_s if grace is None else grace)
         if self.runtime.ready:
             await self.runtime.engine.close()

@@ -77,6 +77,12 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             self._loading = asyncio.ensure_future(asyncio.to_thread(self._load))
         return self._loading
 
+    def stop_loading(self) -> None:
+        """At shutdown: stop waiting for a load still going (its thread finishes on its own), so that no
+        task is left pending when the event loop closes."""
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+
     async def aligner(self) -> Aligner:
         """The loaded aligner, waiting for it off the event loop; NotReady (UNAVAILABLE) if it failed to load."""
         try:
