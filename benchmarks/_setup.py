@@ -75,12 +75,13 @@ class ServerProcess:
     address: str
 
     @classmethod
-    def start(cls, models_dir: Path, *flags: str, service: str = "") -> ServerProcess:
+    def start(cls, models_dir: Path, *flags: str, service: str = "", log: Path | None = None) -> ServerProcess:
+        """Start a server and wait until `service` is SERVING; its log goes to `log` (None: discarded)."""
         port = free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "crosswire", "serve", "--models-dir", str(models_dir),
              "--port", str(port), "--log-format", "text", *flags],
-            stderr=subprocess.DEVNULL,
+            stderr=log.open("w") if log is not None else subprocess.DEVNULL,
         )
         server = cls(process, f"127.0.0.1:{port}")
         server.wait_ready(service=service)

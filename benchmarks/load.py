@@ -1,6 +1,6 @@
 """Load: 64 clients mixing the largest requests the default limits allow, against a real `crosswire serve`.
 
-    python benchmarks/load.py [--minutes 10] [--clients 64] [--channels 4] [--tiny] [--per-call]
+    python benchmarks/load.py [--minutes 10] [--clients 64] [--channels 4] [--tiny] [--per-call] [--server-log F]
 
 Starts `crosswire serve` on loopback with its default limits, the real zh->en
 model (translate-zh_en-1_9; the tiny ru->en model the tests build, with a
@@ -17,7 +17,9 @@ and requests deliberately one over a limit. The server's VmRSS is sampled every
 second (VmHWM read at the end). Prints the peak, the bound, their ratio and the
 status codes per request kind; exits 1 on any status but OK and the documented
 RESOURCE_EXHAUSTED (INVALID_ARGUMENT only for the over-limit requests, counted
-apart), on a peak over the bound, or on a server that is no longer SERVING.
+apart; a call past the script's own deadline, DEADLINE_S, fails the run too), on
+a peak over the bound, on a server that is no longer SERVING, or on one that
+has not exited within its grace period and margin after SIGTERM.
 With --per-call it sends each of the largest requests alone instead and prints
 its peak growth against the budget's estimate for it.
 """
@@ -30,6 +32,7 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -55,12 +58,18 @@ from crosswire.v1 import (
     translation_pb2_grpc,
 )
 from crosswire_server.config import ServerConfig
+from crosswire_server.exiting import EXIT_MARGIN_S
 
 MIB = 1024 * 1024
 MAX_MINUTES = 30.0
 #: What one open stream may hold outside the memory budget: gRPC's HTTP/2 flow-control windows (64 KiB
 #: each way to begin with, grown by BDP probing) and one answer waiting for the client's window.
 STREAM_BUFFER_MIB = 1.0
+#: CTranslate2's working memory per source token of a batch being decoded (encoder output, beam states,
+#: logits): translate-zh_en-1_9 at the default beam of 2, two batches of 2,048 tokens at once, peaked
+#: 236-271 MiB over the RSS before them (59-67 KiB a token; `python benchmarks/batch_memory.py`), 72 with room.
+#: Shared by the requests whose sentences a batch holds, so no request's estimate includes it.
+BATCH_TOKEN_KIB = 72
 #: A call's deadline: every request of the mix is answered well within it on an idle 2-core machine.
 DEADLINE_S = 300.0
 #: How long one of the reading TranslateStreams stays open before it is closed and another opened.
@@ -78,6 +87,7 @@ MIX = {"Translate": 14, "Segment": 10, "Align": 10, "Compare": 6, "TranslateStre
 
 def memory_bound(idle_mib: float, config: ServerConfig) -> tuple[float, list[tuple[str, float]]]:
     """The peak RSS the limits allow, in MiB, and its terms: what is loaded, plus what each limit lets requests hold."""
+    batches, _ = config.threads("cpu")
     terms = [
         ("idle RSS (models, encoder, library open; measured at start)", idle_mib),
         (f"memory_budget_mb: requests in progress, estimated {config.memory_per_request_byte:g} B per request byte",
@@ -86,6 +96,8 @@ def memory_bound(idle_mib: float, config: ServerConfig) -> tuple[float, list[tup
         ("embedding_cache_mb: sentence vectors", float(config.embedding_cache_mb)),
         (f"max_open_streams {config.max_open_streams} x {STREAM_BUFFER_MIB:g} MiB transport buffers",
          config.max_open_streams * STREAM_BUFFER_MIB),
+        (f"inter_threads {batches} batches of batch_tokens {config.batch_tokens:,} x {BATCH_TOKEN_KIB} KiB decoding",
+         batches * config.batch_tokens * BATCH_TOKEN_KIB / 1024),
     ]
     return sum(value for _, value in terms), terms
 
@@ -496,18 +508,19 @@ class Load:
         return time.perf_counter() - ended
 
 
-def start_server(tiny: bool, folder: Path) -> tuple[ServerProcess, str, str, list[str]]:
+def start_server(tiny: bool, folder: Path, log: Path | None) -> tuple[ServerProcess, str, str, list[str]]:
     """The server process, its model's description, the source language and the flags that differ from defaults."""
     library = ["--library", str(folder / "library.sqlite3")]
     note = ""
     if not tiny:
         try:
             models = real_model_dir()
-            return ServerProcess.start(models, *library, service=SERVICE_ALIGN), "translate-zh_en-1_9 (zh->en)", "zh", []
+            server = ServerProcess.start(models, *library, service=SERVICE_ALIGN, log=log)
+            return server, "translate-zh_en-1_9 (zh->en)", "zh", []
         except Exception as exc:  # offline without the model: the tiny one, said so
             note = f"; the real model is unavailable ({str(exc)[:120]})"
     flags = ["--max-decoding-length", "16"]
-    server = ServerProcess.start(tiny_models_dir(folder), *library, *flags, service=SERVICE_ALIGN)
+    server = ServerProcess.start(tiny_models_dir(folder), *library, *flags, service=SERVICE_ALIGN, log=log)
     return server, f"TINY ru->en model (random weights){note}", "ru", flags
 
 
@@ -566,7 +579,7 @@ def report(args: argparse.Namespace, model: str, flags: list[str], requests: Req
     if top > bound:
         failures.append(f"peak RSS {top:.0f} MiB is over the bound {bound:.0f} MiB")
     print(f"health after the run: {health}")
-    print("RESULT: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
+    print("load: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
     return failures
 
 
@@ -587,6 +600,22 @@ def per_call(stubs: Stubs, requests: Requests, pid: int) -> None:
               f"growth {growth:5.0f} MiB  growth/estimate {growth / max(estimate, 1):5.1f}  {code}", flush=True)
 
 
+def stop_server(server: ServerProcess) -> list[str]:
+    """SIGTERM the server and wait for its exit: the reasons to fail (not gone within grace + margin, bad status)."""
+    limit = ServerConfig().grace_period_s + EXIT_MARGIN_S + 5
+    began = time.perf_counter()
+    server.process.terminate()
+    try:
+        status = server.process.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+        print(f"server: still running {limit:.0f} s after SIGTERM; killed")
+        return [f"the server did not exit within {limit:.0f} s of SIGTERM"]
+    print(f"server: exited with status {status} {time.perf_counter() - began:.1f} s after SIGTERM")
+    return [f"the server exited with status {status} after SIGTERM"] if status else []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help=f"how long the load runs (at most {MAX_MINUTES:g})")
@@ -595,6 +624,7 @@ def main() -> int:
     parser.add_argument("--tiny", action="store_true", help="the tiny ru->en model the tests build, not the real one")
     parser.add_argument("--per-call", action="store_true", help="instead of the load, send each of the largest "
                         "requests alone and print its memory against the budget's estimate")
+    parser.add_argument("--server-log", type=Path, help="keep the server's request log in this file")
     args = parser.parse_args()
     if not 0 < args.minutes <= MAX_MINUTES:
         parser.error(f"--minutes must be over 0 and at most {MAX_MINUTES:g}")
@@ -603,7 +633,7 @@ def main() -> int:
     tally, timing, failures = Tally(), {}, []
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
-        server, model, language, flags = start_server(args.tiny, Path(tmp))
+        server, model, language, flags = start_server(args.tiny, Path(tmp), args.server_log)
         pid = server.process.pid
         options = [("grpc.max_receive_message_length", 64 * MIB), ("grpc.max_send_message_length", 64 * MIB)]
         channels = [grpc.insecure_channel(server.address, options=options) for _ in range(args.channels)]
@@ -637,7 +667,8 @@ def main() -> int:
         finally:
             for channel in channels:
                 channel.close()
-            server.stop()
+            failures += stop_server(server)
+    print("RESULT: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
     return 1 if failures else 0
 
 

@@ -1,4 +1,4 @@
-"""The memory bound benchmarks/load.py checks is derived from the limits: each one moves it, the defaults stay small."""
+"""The memory bound benchmarks/load.py checks is derived from the limits: each one moves it."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ from pathlib import Path
 from crosswire_server.config import ServerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from load import STREAM_BUFFER_MIB, memory_bound  # noqa: E402
+from load import BATCH_TOKEN_KIB, STREAM_BUFFER_MIB, memory_bound  # noqa: E402
 
 
-def test_the_limits_share_of_the_default_bound_is_one_gib() -> None:
-    bound, terms = memory_bound(0.0, ServerConfig(models_dir="."))
-    assert bound == 768 + 64 + 64 + 128 * STREAM_BUFFER_MIB == 1024
-    assert len(terms) == 5
-    # With the models idle under 512 MiB, the whole server stays under 1.5 GiB.
-    assert memory_bound(500.0, ServerConfig(models_dir="."))[0] < 1536
+def test_the_limits_share_of_the_default_bound_is_one_gib_and_the_decoding_batches() -> None:
+    config = ServerConfig(models_dir=".", inter_threads=2)
+    bound, terms = memory_bound(0.0, config)
+    assert bound == 768 + 64 + 64 + 128 * STREAM_BUFFER_MIB + 2 * 2048 * BATCH_TOKEN_KIB / 1024 == 1024 + 288
+    assert len(terms) == 6
 
 
 def test_every_limit_moves_the_bound() -> None:
-    base = memory_bound(100.0, ServerConfig(models_dir="."))[0]
-    assert memory_bound(200.0, ServerConfig(models_dir="."))[0] == base + 100
+    base = memory_bound(100.0, ServerConfig(models_dir=".", inter_threads=2))[0]
+    assert memory_bound(200.0, ServerConfig(models_dir=".", inter_threads=2))[0] == base + 100
     for change, delta in [({"memory_budget_mb": 1768}, 1000), ({"cache_bytes": 64 * 1024 * 1024 + 2**20}, 1),
-                          ({"embedding_cache_mb": 65}, 1), ({"max_open_streams": 129}, STREAM_BUFFER_MIB)]:
-        assert memory_bound(100.0, ServerConfig(models_dir=".", **change))[0] == base + delta, change
+                          ({"embedding_cache_mb": 65}, 1), ({"max_open_streams": 129}, STREAM_BUFFER_MIB),
+                          ({"inter_threads": 3}, 2048 * BATCH_TOKEN_KIB / 1024),
+                          ({"batch_tokens": 4096}, 2 * 2048 * BATCH_TOKEN_KIB / 1024)]:
+        config = ServerConfig(models_dir=".", **{"inter_threads": 2, **change})
+        assert memory_bound(100.0, config)[0] == base + delta, change
