@@ -12,10 +12,10 @@ import random
 import pytest
 
 from crosswire_server.alignment.evidence import (
-    _keys_match,
     _matching_pairs,
     _russian_keys,
     clear_caches,
+    keys_match,
     phonetic_key,
     sentence_terms,
     shared_terms,
@@ -92,7 +92,7 @@ def test_matching_many_keys_is_every_pair_that_matches() -> None:
     pairwise = {
         (row, column)
         for (row, keys), (column, others) in itertools.product(enumerate(source), enumerate(target))
-        if any(_keys_match(key, other) for key in keys for other in others)
+        if any(keys_match(key, other) for key in keys for other in others)
     }
     assert len(pairwise) >= 15
     assert _matching_pairs(source, target, fuzzy=True) == pairwise
@@ -111,7 +111,7 @@ def test_matching_random_keys_is_every_pair_that_matches() -> None:
         pairwise = {
             (row, column)
             for (row, mine), (column, others) in itertools.product(enumerate(source), enumerate(target))
-            if any((_keys_match(key, other) if fuzzy else key == other) for key in mine for other in others)
+            if any((keys_match(key, other) if fuzzy else key == other) for key in mine for other in others)
         }
         assert pairwise and _matching_pairs(source, target, fuzzy) == pairwise
 

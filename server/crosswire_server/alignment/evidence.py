@@ -92,7 +92,7 @@ _EXONYMS = {
 _EXONYM_PREFIXES = tuple(_EXONYMS)
 
 # Capitalised English words that are not names (sentence starts and the like).
-_ENGLISH_NON_NAMES = frozenset(
+ENGLISH_NON_NAMES = frozenset(
     """a an the this that these those there then than it its he she they we you i his her their our
     my your in on at to of for from by with as and or but if when while after before since until
     about over under between during into through against among is are was were be been has have
@@ -196,7 +196,7 @@ def _name_term(word: str) -> Term | None:
                                                      for k in _russian_keys(part))]))
             if keys:
                 return Term(word, keys, name_like)
-    elif _is_name_like(word) and word.lower() not in _ENGLISH_NON_NAMES:
+    elif _is_name_like(word) and word.lower() not in ENGLISH_NON_NAMES:
         parts = [part for part in re.split(r"[-'’]", word) if len(part) >= _MIN_KEY] if "-" in word else []
         keys = tuple(dict.fromkeys((phonetic_key(word), word.lower(), *map(phonetic_key, parts))))
         if len(keys[0]) >= 2:
@@ -361,7 +361,7 @@ def sentence_terms(text: str, language: str) -> SentenceTerms:
 
 
 @lru_cache(maxsize=262144)
-def _keys_match(a: str, b: str) -> bool:
+def keys_match(a: str, b: str) -> bool:
     """Whether two phonetic keys name the same thing: equal, an inflected prefix, or a few edits apart.
 
     Keys must agree on their first two letters (which also lets matching be
@@ -412,7 +412,7 @@ def _within_edits(a: str, b: str, limit: int) -> bool:
 def _matching_pairs(source: list[tuple[str, ...]], target: list[tuple[str, ...]], fuzzy: bool) -> set[tuple[int, int]]:
     """(i, j) for every source key tuple i that matches target key tuple j.
 
-    Names (fuzzy) match when any two keys match (see _keys_match), and only keys
+    Names (fuzzy) match when any two keys match (see keys_match), and only keys
     that share their first letters are compared, each distinct pair of keys once;
     numbers match by an equal key.
     """
@@ -427,7 +427,7 @@ def _matching_pairs(source: list[tuple[str, ...]], target: list[tuple[str, ...]]
             block.setdefault(key[:_BLOCK], []).append(key)
         matched = {}
         for key in {key for keys in source for key in keys}:
-            matched[key] = [column for other in block.get(key[:_BLOCK], ()) if _keys_match(key, other)
+            matched[key] = [column for other in block.get(key[:_BLOCK], ()) if keys_match(key, other)
                             for column in columns[other]]
     return {(row, column) for row, keys in enumerate(source) for key in keys for column in matched.get(key, ())}
 
@@ -435,7 +435,7 @@ def _matching_pairs(source: list[tuple[str, ...]], target: list[tuple[str, ...]]
 def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool = True) -> list[tuple[str, str]]:
     """Pairs (source text, target text) of terms that match, each target term used once.
 
-    Names match fuzzily (see _keys_match); numbers (fuzzy=False) only by equal value.
+    Names match fuzzily (see keys_match); numbers (fuzzy=False) only by equal value.
     """
     columns: dict[int, list[int]] = {}
     for row, column in sorted(_matching_pairs([t.keys for t in source], [t.keys for t in target], fuzzy)):
@@ -451,7 +451,7 @@ def shared_terms(source: tuple[Term, ...], target: tuple[Term, ...], fuzzy: bool
 
 def clear_caches() -> None:
     """Forget memoised keys, terms and matches (for timing a cold start)."""
-    for cached in (phonetic_key, _russian_keys, _name_term, sentence_terms, _keys_match):
+    for cached in (phonetic_key, _russian_keys, _name_term, sentence_terms, keys_match):
         cached.cache_clear()
 
 

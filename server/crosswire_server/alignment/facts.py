@@ -170,7 +170,7 @@ def disagreements(
             continue
         for other, other_units in target.quantities:
             if other_units and not source_keys & set(other.keys) and any(
-                _same_unit((unit, source_language), (other_unit, target_language), dictionary)
+                same_unit((unit, source_language), (other_unit, target_language), dictionary)
                 for unit in units for other_unit in other_units
             ):
                 found.append(Disagreement(DisagreementKind.NUMBER, term.text, other.text))
@@ -201,7 +201,7 @@ def place_disagreement(source_text: str, source_language: str, target_text: str,
 _UNIT_EQUIVALENTS = {"человек": ("people", "persons", "person"), "людей": ("people",)}
 
 
-def _same_unit(first: tuple[str, str], second: tuple[str, str], dictionary: Dictionary | None) -> bool:
+def same_unit(first: tuple[str, str], second: tuple[str, str], dictionary: Dictionary | None) -> bool:
     """Whether two (unit word, language) name the same thing: equal, or translated by the dictionary."""
     if first[0] == second[0]:
         return True
