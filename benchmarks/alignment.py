@@ -128,7 +128,7 @@ def comparable() -> None:
     _row("baseline: nearest by cosine, best threshold after", _best_threshold(nearest, gold_total),
          "(peeks at the answers)")
     for label, weights in ABLATIONS.items():
-        predicted, all_links, gold = set(), set(), set()
+        predicted, all_links, gold, own = set(), set(), set(), set()
         for n, (task, f) in enumerate(zip(tasks, features)):
             texts = Texts(task.source, task.target, "ru", "en")
             for pair in link_comparable(f, np.zeros(len(task.target), dtype=np.int64), texts, load_dictionary(),
@@ -137,8 +137,13 @@ def comparable() -> None:
                 if pair.grade.value == "same":
                     predicted.add((n, pair.source, pair.target))
             gold |= {(n, i, j) for i, j in task.gold}
+            own |= {(n, j) for _, j in task.gold}
         p, r, f1 = precision_recall(predicted, gold)
         _row(f"{label}: same links", f"P {p:.4f} R {r:.4f} F1 {f1:.4f}", "P >= 0.97, R >= 0.95")
+        wrong = predicted - gold
+        inside = sum(1 for n, _, j in wrong if (n, j) in own)
+        _row(f"{label}: wrong same links", f"{inside} to another line of its own reference, "
+             f"{len(wrong) - inside} into the other documents", "")
         p, r, f1 = precision_recall(all_links, gold)
         _row(f"{label}: same + related links", f"P {p:.4f} R {r:.4f} F1 {f1:.4f}", "")
 
@@ -173,7 +178,7 @@ def crossoutlet() -> None:
             probability = link.evidence.same_probability or 0.0
             ruled_out = link.grade.value != "same" and probability >= SAME_PROBABILITY
             found.append((probability, pair in task.same, pair in task.labels, ruled_out))
-    for threshold in (0.9, 0.8, 0.7, 0.6, SAME_PROBABILITY, 0.5, 0.4, 0.3, 0.2):
+    for threshold in sorted({0.9, 0.8, 0.7, 0.6, SAME_PROBABILITY, 0.5, 0.4, 0.3, 0.2}, reverse=True):
         chosen = [f for f in found if f[0] >= threshold and not f[3]]
         right = sum(f[1] for f in chosen)
         unrelated = sum(not f[2] for f in chosen)

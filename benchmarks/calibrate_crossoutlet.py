@@ -206,10 +206,7 @@ def main() -> None:
                    dictionary)
     print("\nmodel fitted on all labels (features: " + ", ".join(FEATURES) + "):")
     print(f"SAME_FACT_MODEL = {model!r}")
-    without = [Example.__new__(Example) for _ in examples + extra]
-    for blank, e in zip(without, examples + extra):
-        blank.__dict__.update(e.__dict__, evidence=e.evidence.copy())
-        blank.evidence[:, FEATURES.index("words")] = 0.0
+    without = [Example(e.task, None, e.weight) for e in examples + extra]  # the evidence without any dictionary
     model_without = fit_all(without)
     print(f"SAME_FACT_MODEL_WITHOUT_WORDS = {model_without!r}")
 

@@ -159,7 +159,7 @@ def test_a_mutual_best_pair_that_stands_out_is_same_below_the_probability() -> N
     assert grades(DISTINCT_MARGIN, probability)[(0, 0)] is Grade.SAME
     assert grades(DISTINCT_MARGIN - 0.01, probability).get((0, 0)) is not Grade.SAME
     # Row 1 prefers column 0 over its own: (0, 0) is no longer its column's most probable pair.
-    assert grades(DISTINCT_MARGIN, np.array([SAME_PROBABILITY - 0.1, 0.05, 0.5])).get((0, 0)) is not Grade.SAME
+    assert grades(DISTINCT_MARGIN, np.array([SAME_PROBABILITY - 0.1, 0.05, SAME_PROBABILITY - 0.05])).get((0, 0)) is not Grade.SAME
 
 
 def test_parallel_mode_is_unchanged_by_the_same_fact_model(aligner: Aligner) -> None:

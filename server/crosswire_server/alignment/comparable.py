@@ -40,6 +40,7 @@ from crosswire_server.alignment.dictionary import Dictionary, english_content_wo
 from crosswire_server.alignment.evidence import sentence_terms, shared_terms
 from crosswire_server.alignment.facts import disagreements, place_disagreement, statement
 from crosswire_server.alignment.scoring import DEFAULT_WEIGHTS, PairFeatures, Weights, margin
+from crosswire_server.alignment.unmatched import UNMATCHED_FEATURES, unmatched_evidence
 
 #: Partners kept per sentence and target document in step 1.
 CANDIDATES = 3
@@ -49,9 +50,10 @@ CANDIDATES = 3
 #: overlap of numbers, the larger share of one side's content words the dictionary (or the machine
 #: translation) finds on the other, |log| of the length ratio, whether a name is shared, the pair's
 #: cosine rank in its row (0 = best, capped at CANDIDATES), and the cosine of the two documents'
-#: mean embeddings.
+#: mean embeddings; then what each side states that the other does not (unmatched.py).
 FEATURES = (
     "cosine", "high_cosine", "margin", "numbers", "words", "length", "shared_name", "row_rank", "document_cosine",
+    *UNMATCHED_FEATURES,
 )
 #: Cosine above this is what translations have and independent coverage rarely does ("high_cosine").
 HIGH_COSINE = 0.6
@@ -75,17 +77,23 @@ class SameFactModel:
 #: Fitted by `python benchmarks/calibrate_crossoutlet.py` on the shared cross-outlet labels
 #: (../shared/data/eval/ru-en/crossoutlet-wmt21.tsv, all 60 tasks); the script prints these lines.
 SAME_FACT_MODEL = SameFactModel(
-    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.1007, 0.5012, 0.1847, 2.2893, 0.507),
-    scale=(0.1948, 0.0432, 0.1539, 0.1786, 0.1684, 0.4194, 0.388, 1.1011, 0.1455),
-    weights=(0.9638, 0.0533, 2.5657, 0.6394, 0.2795, 0.4244, 0.3194, 0.4284, 0.2065),
-    bias=-7.1939,
+    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.1007, 0.5012, 0.1847, 2.2893, 0.507, 1.5139, 2.204, 0.4478, 0.5015,
+          0.017),
+    scale=(0.1948, 0.0432, 0.1539, 0.1786, 0.1684, 0.4194, 0.388, 1.1011, 0.1455, 1.9422, 2.5335, 0.8976, 0.9808,
+           0.15),
+    weights=(0.9484, -0.0155, 2.3549, 0.1931, 0.2137, 0.5363, 0.2079, 0.3887, 0.2162, -0.4143, -0.3905, -1.2225,
+             -0.9309, 0.4539),
+    bias=-7.1674,
 )
-#: The same fit without the dictionary column, for pairs it does not cover (or no dictionary installed).
+#: The same fit on evidence computed without a dictionary (no "words" column, names matched by sound alone).
 SAME_FACT_MODEL_WITHOUT_WORDS = SameFactModel(
-    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.0, 0.5012, 0.1847, 2.2893, 0.507),
-    scale=(0.1948, 0.0432, 0.1539, 0.1786, 1.0, 0.4194, 0.388, 1.1011, 0.1455),
-    weights=(1.1048, 0.0871, 2.6278, 0.6437, 0.0, 0.4886, 0.311, 0.4221, 0.2098),
-    bias=-7.1595,
+    mean=(0.2217, 0.0102, -0.1425, 0.0375, 0.0, 0.5012, 0.1847, 2.2893, 0.507, 1.5351, 2.3148, 0.4478, 0.5015,
+          0.0007),
+    scale=(0.1948, 0.0432, 0.1539, 0.1786, 1.0, 0.4194, 0.388, 1.1011, 0.1455, 1.9522, 2.6065, 0.8976, 0.9808,
+           0.0262),
+    weights=(1.3096, -0.0646, 2.346, 0.5852, 0.0, 0.5945, 0.2213, 0.3878, 0.3914, -0.404, -0.3115, -1.1554, -0.8147,
+             0.0231),
+    bias=-7.3749,
 )
 
 #: Thresholds on the same-fact probability, chosen on the shared labels under cross-validation
@@ -93,7 +101,7 @@ SAME_FACT_MODEL_WITHOUT_WORDS = SameFactModel(
 #: there. Besides RELATED_PROBABILITY, two rules make "related": a specific name shared (see
 #: SpecificNames), or each other's most probable partner from MUTUAL_RELATED_COSINE on (which keeps
 #: Tatoeba's short generic translations from going unlinked).
-SAME_PROBABILITY = 0.55
+SAME_PROBABILITY = 0.6
 RELATED_PROBABILITY = 0.15
 MUTUAL_RELATED_COSINE = 0.4
 #: A pair that is its source and its target sentence's most probable partner and stands out from both
@@ -241,7 +249,9 @@ def pair_evidence(
         ],
         axis=1,
     )
-    return evidence, words is not None
+    unmatched = unmatched_evidence(pairs, texts.source, texts.target, texts.source_language, texts.target_language,
+                                   dictionary)
+    return np.hstack([evidence, unmatched]), words is not None
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -156,6 +156,13 @@ class Dictionary:
     def _headword(self, word: str) -> str:
         return headword(word, self.headwords)
 
+    def senses(self, word: str) -> frozenset[str]:
+        """The English headwords one Russian word (any case, any form) may translate; empty for function words."""
+        return frozenset().union(*(self.russian_to_english.get(key, ()) for key in _russian_keys(word.lower())))
+
+    def english_headword(self, word: str) -> str:
+        """The headword an English word (any case) is found under."""
+        return self._headword(word.lower())
 
     def word_pairs(self, russian_text: str, english_text: str) -> list[tuple[str, str]]:
         """(Russian word, English word) as the sentences write them, where one translates the other."""
