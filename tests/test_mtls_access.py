@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import queue
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,6 @@ from crosswire_server.access import (
     parse_access_file,
     remove_key,
 )
-from crosswire_server.logs import JsonFormatter
 from support.certificates import certificate_authority, needs_openssl, signed
 from support.server import ServerThread
 
@@ -86,20 +84,6 @@ def channels(server: ServerThread, pki) -> Iterator[dict[str, grpc.Channel]]:
     yield opened
     for channel in opened.values():
         channel.close()
-
-
-@pytest.fixture
-def request_log() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("crosswire.requests")
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    yield stream
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 class HeldCall:
