@@ -11,7 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
-from crosswire_server.budget import MemoryBudget
+from crosswire_server.budget import CLAIM_S, MemoryBudget
 from crosswire_server.errors import InvalidInput, Overloaded
 from support.gate import WAIT_S, gate
 from support.server import ServerThread
@@ -22,17 +22,50 @@ MB = 1024 * 1024
 def test_reservations_add_up_and_release() -> None:
     budget = MemoryBudget(10 * MB)
     first = budget.reserve(6 * MB)
-    with pytest.raises(Overloaded, match="memory_budget_mb") as full:
-        budget.reserve(5 * MB)
-    assert full.value.limit == "memory_budget_mb"
     with budget.reserve(4 * MB):
         assert budget.used == 10 * MB
+        with pytest.raises(Overloaded, match="memory_budget_mb") as full:
+            budget.reserve(1 * MB)
+        assert full.value.limit == "memory_budget_mb"
     first.release()
     first.release()  # twice is harmless
     assert budget.used == 0
     with pytest.raises(InvalidInput, match="more than the whole limit memory_budget_mb=10"):
         budget.reserve(11 * MB)
     assert MemoryBudget(0).reserve(10**12).size == 10**12  # 0 = no budget
+
+
+def test_a_refused_large_request_is_not_starved_by_smaller_ones() -> None:
+    """Its refusal keeps room free for it (CLAIM_S seconds): smaller requests that would fill that room wait,
+    and it gets in once the requests before it end, however many small ones keep coming."""
+    now = [0.0]
+    budget = MemoryBudget(10 * MB, clock=lambda: now[0])
+    running = budget.reserve(6 * MB)
+    with pytest.raises(Overloaded):
+        budget.reserve(5 * MB)  # the large one: only 4 MB free
+    with pytest.raises(Overloaded, match="5 MB are kept for a larger request refused before"):
+        budget.reserve(1 * MB)  # would fit, but would leave less than 5 MB once the 6 MB end
+    running.release()
+    small = budget.reserve(4 * MB)  # 4 + the 5 kept still fit in 10: it may run meanwhile
+    with pytest.raises(Overloaded):
+        budget.reserve(2 * MB)  # this one would not
+    large = budget.reserve(5 * MB)  # the large one again: its room is there, and its claim ends
+    assert budget.reserve(1 * MB).size == MB  # smaller ones are let in again
+    for reservation in (small, large):
+        reservation.release()
+
+
+def test_a_claim_lapses_when_its_request_does_not_come_back() -> None:
+    now = [0.0]
+    budget = MemoryBudget(10 * MB, clock=lambda: now[0])
+    running = budget.reserve(6 * MB)
+    with pytest.raises(Overloaded):
+        budget.reserve(5 * MB)
+    with pytest.raises(Overloaded):
+        budget.reserve(1 * MB)
+    now[0] += CLAIM_S
+    assert budget.reserve(1 * MB).size == MB
+    running.release()
 
 
 def test_the_estimate_scales_with_the_request() -> None:

@@ -4,17 +4,27 @@ The per-request limits bound one request; the budget bounds all of them at once,
 so many large requests arriving together are answered RESOURCE_EXHAUSTED (with
 a retry delay) instead of growing the server until the OS kills it. A request
 estimated larger than the whole budget could never run: INVALID_ARGUMENT.
+
+A large request refused for want of room would otherwise keep being refused
+while a stream of small ones takes every megabyte that frees up. So its refusal
+leaves a claim: for CLAIM_S seconds, smaller requests are let in only while
+room for it stays free, and the first request at least as large takes the claim
+over (in practice the refused one, sent again after its retry delay).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import InvalidInput, Overloaded
 
 _MB = 1024 * 1024
+#: How long a refused request's claim holds room back from smaller requests: a few of its client's retry delays.
+CLAIM_S = 10.0
 
 
 class Reservation:
@@ -40,11 +50,15 @@ class Reservation:
 class MemoryBudget:
     """At most `capacity` bytes reserved at once (0 = no budget: every reservation succeeds)."""
 
-    def __init__(self, capacity: int, per_request_byte: float = 1.0) -> None:
+    def __init__(self, capacity: int, per_request_byte: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = capacity
         self.per_request_byte = per_request_byte
         self.used = 0
         self._lock = threading.Lock()
+        self._clock = clock
+        self._claim = 0  # bytes a refused request waits for; smaller requests leave them free
+        self._claim_until = 0.0
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> MemoryBudget:
@@ -68,11 +82,20 @@ class MemoryBudget:
                 f"limit memory_budget_mb={self.capacity // _MB}; send less in one request",
                 limit="memory_budget_mb")
         with self._lock:
-            if self.used + size > self.capacity:
+            now = self._clock()
+            if self._claim and now >= self._claim_until:
+                self._claim = 0
+            held = self._claim if size < self._claim else 0
+            if self.used + size + held > self.capacity:
+                if size > self._claim and self.used + size > self.capacity:
+                    self._claim, self._claim_until = size, now + CLAIM_S
+                waiting = f"; {held // _MB} MB are kept for a larger request refused before" if held else ""
                 raise Overloaded(
                     f"the server's memory budget is taken by requests in progress ({self.used // _MB} of "
-                    f"{self.capacity // _MB} MB; this one needs about {max(1, size // _MB)} MB), limit "
+                    f"{self.capacity // _MB} MB{waiting}; this one needs about {max(1, size // _MB)} MB), limit "
                     "memory_budget_mb; retry later", limit="memory_budget_mb")
+            if size >= self._claim:
+                self._claim = 0
             self.used += size
         return Reservation(self, size)
 
