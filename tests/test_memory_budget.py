@@ -55,7 +55,7 @@ def test_a_refused_large_request_is_not_starved_by_smaller_ones() -> None:
         reservation.release()
 
 
-def test_a_claim_lapses_when_its_request_does_not_come_back() -> None:
+def test_a_claim_holds_while_its_request_comes_back_and_lapses_when_it_does_not() -> None:
     now = [0.0]
     budget = MemoryBudget(10 * MB, clock=lambda: now[0])
     running = budget.reserve(6 * MB)
@@ -63,6 +63,12 @@ def test_a_claim_lapses_when_its_request_does_not_come_back() -> None:
         budget.reserve(5 * MB)
     with pytest.raises(Overloaded):
         budget.reserve(1 * MB)
+    now[0] += CLAIM_S / 2
+    with pytest.raises(Overloaded):
+        budget.reserve(5 * MB)  # sent again: the claim holds on
+    now[0] += CLAIM_S * 0.75
+    with pytest.raises(Overloaded):
+        budget.reserve(1 * MB)  # CLAIM_S after the first refusal, but not after the last
     now[0] += CLAIM_S
     assert budget.reserve(1 * MB).size == MB
     running.release()

@@ -9,7 +9,9 @@ A large request refused for want of room would otherwise keep being refused
 while a stream of small ones takes every megabyte that frees up. So its refusal
 leaves a claim: for CLAIM_S seconds, smaller requests are let in only while
 room for it stays free, and the first request at least as large takes the claim
-over (in practice the refused one, sent again after its retry delay).
+over (in practice the refused one, sent again after its retry delay). Each
+refusal of a request that large renews the claim, so it holds while its
+request keeps coming back and lapses CLAIM_S after the last time.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class MemoryBudget:
                 self._claim = 0
             held = self._claim if size < self._claim else 0
             if self.used + size + held > self.capacity:
-                if size > self._claim and self.used + size > self.capacity:
+                if size >= self._claim and self.used + size > self.capacity:  # a new claim, or its request again
                     self._claim, self._claim_until = size, now + CLAIM_S
                 waiting = f"; {held // _MB} MB are kept for a larger request refused before" if held else ""
                 raise Overloaded(
