@@ -25,9 +25,9 @@ class Recording(MemoryBudget):
         super().__init__(capacity)
         self.sizes: list[int] = []
 
-    def reserve(self, size: int):
+    def reserve(self, size: int, beside: int = 0):
         self.sizes.append(size)
-        return super().reserve(size)
+        return super().reserve(size, beside)
 
 
 def lines(word: str, count: int) -> str:
@@ -82,6 +82,26 @@ def test_an_align_over_the_budget_is_invalid_argument_over_grpc(tiny_models_dir:
             with pytest.raises(grpc.RpcError) as info:
                 stub.Align(request, timeout=120)
             request.source.text = lines("Предложение", 20)
+            assert stub.Align(request, timeout=120).links
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "memory_budget_mb=1" in info.value.details()
+
+
+def test_pairs_that_fit_only_without_the_requests_own_estimate_are_invalid_argument(tiny_models_dir: Path) -> None:
+    # The door holds the request's estimate while its pairs are charged: each fits in 1 MiB alone, not both,
+    # so the request could never run and must not be told to retry later.
+    with ServerThread(tiny_models_dir, memory_budget_mb=1, memory_per_request_byte=100) as server:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = alignment_pb2_grpc.AlignmentServiceStub(channel)
+            document = alignment_pb2.InputDocument
+            request = alignment_pb2.AlignRequest(
+                source=document(name="s", text=lines("Предложение", 120)),
+                targets=[document(name="t", text=lines("Sentence", 120))], presegmented=True)
+            at_the_door, pairs = 100 * request.ByteSize(), 120 * 120 * PAIR_BYTES
+            assert max(at_the_door, pairs) < 2**20 < at_the_door + pairs
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Align(request, timeout=120)
+            request.source.text = lines("Предложение", 30)
             assert stub.Align(request, timeout=120).links
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "memory_budget_mb=1" in info.value.details()

@@ -74,13 +74,17 @@ class MemoryBudget:
         """Reserve the estimate for a request of `request_bytes`; see reserve."""
         return self.reserve(self.estimate(request_bytes))
 
-    def reserve(self, size: int) -> Reservation:
-        """Hold `size` bytes; Overloaded when the budget cannot take them now, InvalidInput when it never could."""
+    def reserve(self, size: int, beside: int = 0) -> Reservation:
+        """Hold `size` bytes; Overloaded when the budget cannot take them now, InvalidInput when it never could.
+
+        `beside` is what the same request holds already (its estimate at the door, when this is a second
+        charge): the two together must fit in the budget, or the request could never run.
+        """
         if self.capacity <= 0:
             return Reservation(None, size)
-        if size > self.capacity:
+        if size + beside > self.capacity:
             raise InvalidInput(
-                f"the request is estimated to need {size // _MB} MB of memory while it runs, more than the whole "
+                f"the request is estimated to need {(size + beside) // _MB} MB of memory while it runs, more than the whole "
                 f"limit memory_budget_mb={self.capacity // _MB}; send less in one request",
                 limit="memory_budget_mb")
         with self._lock:

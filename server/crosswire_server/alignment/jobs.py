@@ -67,6 +67,8 @@ class AlignJob:
     mode: AlignMode = AlignMode.COMPARABLE
     presegmented: bool = False
     roles: frozenset[Role] = field(default=DEFAULT_ROLES)
+    #: Memory the request holds in the budget already (its size's estimate): its pairs must fit beside it.
+    held_bytes: int = 0
 
 
 def _language(value: str, default: str, field_name: str) -> str:
@@ -110,7 +112,7 @@ def pair_charge(aligner: Aligner, job: AlignJob, source: Document, targets: list
         return contextlib.nullcontext()
     pairs = len(eligible(source, job.roles)) * sum(len(eligible(target, job.roles)) for target in targets)
     try:
-        return budget.reserve(pairs * PAIR_BYTES)
+        return budget.reserve(pairs * PAIR_BYTES, beside=job.held_bytes)
     except (Overloaded, InvalidInput):
         aligner.validate(source, targets, list(job.names or [""] * len(targets)), job.roles)
         raise
