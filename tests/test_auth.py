@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from crosswire.client import CrosswireError
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc
-from crosswire_server.access import KeyStore, Limits, add_key, hash_token
+from crosswire_server.access import MAX_UNLISTED_STATES, KeyStore, Limits, add_key, hash_token
 from crosswire_server.app import CrosswireServer, ServeError
 from crosswire_server.config import ServerConfig
 from support.certificates import certificate_authority, needs_openssl, signed
@@ -497,3 +497,24 @@ def test_an_api_key_with_spaces_is_refused_without_echoing_it() -> None:
 def test_metrics_behind_keys_need_a_keys_file(tmp_path: Path) -> None:
     with pytest.raises(ServeError, match="--metrics-access keys needs --api-keys FILE"):
         CrosswireServer(ServerConfig.from_env({}, models_dir=tmp_path, port=0, metrics_access="keys"))
+
+
+def test_counters_of_unlisted_certificates_are_forgotten_once_idle_past_a_cap(tmp_path: Path) -> None:
+    path = tmp_path / "keys.toml"
+    path.write_text('[unlisted_certificates]\nservices = ["*"]\nsentences_per_second = 10\nburst = 20\n')
+    now = [0.0]
+    store = KeyStore(path, clock=lambda: now[0])
+    busy = store.find_certificate("busy", "CN=busy")[1]
+    busy.active = 1
+    owing = store.find_certificate("owing", "CN=owing")[1]
+    assert owing.bucket is not None and owing.bucket.take(30) == 0.0  # 10 sentences owed for a second
+    for number in range(3 * MAX_UNLISTED_STATES):
+        store.find_certificate(f"visitor-{number}", f"CN=visitor-{number}")
+    assert store.find_certificate("busy", "CN=busy")[1] is busy
+    assert store.find_certificate("owing", "CN=owing")[1] is owing  # the debt is remembered ...
+    now[0] = 10.0
+    for number in range(MAX_UNLISTED_STATES):
+        store.find_certificate(f"later-{number}", f"CN=later-{number}")
+    assert store.find_certificate("owing", "CN=owing")[1] is not owing  # ... until it is paid off
+    assert store.find_certificate("busy", "CN=busy")[1] is busy
+    assert len(store._unlisted_states) <= MAX_UNLISTED_STATES + 2

@@ -59,6 +59,8 @@ ALL_SERVICES = "*"
 TOKEN_PREFIX = "cw_"
 #: The keys file is looked at (stat) at most this often.
 RELOAD_CHECK_S = 1.0
+#: Unlisted certificates whose counters are kept before idle ones (no call running, a full bucket) are forgotten.
+MAX_UNLISTED_STATES = 1024
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _LIMIT_FIELDS = ("max_concurrent_calls", "sentences_per_second", "burst")
@@ -413,6 +415,12 @@ class TokenBucket:
             self._level -= amount
             return 0.0
 
+    def full(self) -> bool:
+        """Whether the bucket is back to its burst size (nothing owed, nothing to remember)."""
+        with self._lock:
+            self._refill()
+            return self._level >= self.size
+
 
 class CallerState:
     """A key's counters, kept across reloads of the keys file for as long as the key exists."""
@@ -423,6 +431,11 @@ class CallerState:
         self.limits = limits
         self.bucket: TokenBucket | None = None
         self.update(limits)
+
+    @property
+    def idle(self) -> bool:
+        """No call running and a full bucket: the state a new caller starts in."""
+        return self.active == 0 and (self.bucket is None or self.bucket.full())
 
     def update(self, limits: Limits) -> None:
         """Take new limits from a reloaded keys file (a changed rate starts a full bucket)."""
@@ -498,7 +511,8 @@ class KeyStore:
         self._signature = self._stat()
         self._failed: tuple | None = None
         self._states: dict[str, CallerState] = {}
-        self._unlisted_states: dict[str, CallerState] = {}
+        self._unlisted_states: dict[str, CallerState] = {}  # by fingerprint; idle ones pruned past MAX_UNLISTED_STATES
+        self._unlisted_lock = threading.Lock()
         self._load(self._read())
         self._checked = clock()
 
@@ -590,8 +604,13 @@ class KeyStore:
         if file.unlisted is None:
             return None
         identity = fingerprint or subject
-        state = self._unlisted_states.get(identity) or \
-            self._unlisted_states.setdefault(identity, CallerState(file.unlisted.limits, self._clock))
+        with self._unlisted_lock:
+            state = self._unlisted_states.get(identity)
+            if state is None:
+                if len(self._unlisted_states) >= MAX_UNLISTED_STATES:
+                    self._unlisted_states = {name: kept for name, kept in self._unlisted_states.items()
+                                             if not kept.idle}
+                state = self._unlisted_states[identity] = CallerState(file.unlisted.limits, self._clock)
         return file.unlisted, state
 
 
