@@ -200,3 +200,24 @@ def test_sentences_are_charged_to_the_caller_in_context_only() -> None:
         assert info.value.limit == "sentences_per_second" and info.value.retry_after_s == pytest.approx(1.0)
     finally:
         set_caller(None)
+
+
+def test_a_connection_over_max_connections_is_closed_and_room_comes_back(tiny_models_dir: Path) -> None:
+    def own_connection() -> grpc.Channel:  # channels in one process share a connection unless told not to
+        return grpc.insecure_channel(server.address, options=[("grpc.use_local_subchannel_pool", 1)])
+
+    def check(channel: grpc.Channel) -> int:
+        request = health_pb2.HealthCheckRequest()
+        return health_pb2_grpc.HealthStub(channel).Check(request, timeout=10).status
+
+    with ServerThread(tiny_models_dir, max_connections=2) as server:
+        first, second, third = own_connection(), own_connection(), own_connection()
+        assert check(first) == check(second) == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.RpcError) as info:
+            check(third)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        first.close()
+        fourth = own_connection()
+        assert check(fourth) == health_pb2.HealthCheckResponse.SERVING
+        for channel in (second, third, fourth):
+            channel.close()

@@ -105,6 +105,9 @@ class CrosswireServer:
                 # Aged connections get GOAWAY (no grace limit: their calls, streams included, run to the end).
                 *([("grpc.max_connection_age_ms", round(config.max_connection_age_s * 1000))]
                   if config.max_connection_age_s > 0 else []),
+                # Each connection costs buffers before any call is counted: cap them (gRPC closes one more at once).
+                *([("grpc.max_allowed_incoming_connections", config.max_connections)]
+                  if config.max_connections > 0 else []),
             ]
         )
         self._health = ClosingHealthServicer(self.runtime.stopping)

@@ -100,6 +100,8 @@ class ServerConfig:
                                         "RESOURCE_EXHAUSTED (0 = no cap; health checks are not counted)")
     max_open_streams: int = _setting(128, "streaming calls open at once, all callers together, before "
                                      "RESOURCE_EXHAUSTED (0 = no cap)")
+    max_connections: int = _setting(1024, "client connections open at once; one more is closed as it is "
+                                    "accepted, and its client sees UNAVAILABLE (0 = no cap)")
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work together (a server must never quietly serve less than asked)."""
