@@ -3,6 +3,9 @@ INVALID_ARGUMENT for a request estimated larger than all of it, and room again o
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -11,7 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
-from crosswire_server.budget import CLAIM_S, MemoryBudget
+from crosswire_server.budget import CLAIM_S, MemoryBudget, in_thread
 from crosswire_server.errors import InvalidInput, Overloaded
 from support.gate import WAIT_S, gate
 from support.server import ServerThread
@@ -139,3 +142,69 @@ def test_stream_messages_are_charged_one_by_one(server: ServerThread) -> None:
     assert answers["big"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert "memory_budget_mb" in answers["big"].error.message
     assert answers["small"].WhichOneof("outcome") == "result"
+
+
+async def _until(condition, what: str) -> None:
+    """Wait (polling) for a condition another thread makes true; fail after WAIT_S."""
+    for _ in range(int(WAIT_S / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"still waiting for {what}")
+
+
+def test_a_cancelled_requests_memory_stays_charged_until_its_thread_is_done() -> None:
+    budget = MemoryBudget(10 * MB)
+    started, finish = threading.Event(), threading.Event()
+
+    def work() -> str:
+        started.set()
+        finish.wait(WAIT_S)
+        return "done"
+
+    async def request() -> str:
+        with budget.reserve(3 * MB), budget.reserve(1 * MB):
+            return await in_thread(work)
+
+    async def scenario() -> None:
+        call = asyncio.create_task(request())
+        await asyncio.to_thread(started.wait, WAIT_S)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert budget.used == 4 * MB  # the thread is still working on the request's data
+        finish.set()
+        await _until(lambda: budget.used == 0, "the thread's end to free the request's memory")
+
+    asyncio.run(scenario())
+
+
+def test_work_cancelled_before_it_started_never_runs_and_frees_at_once() -> None:
+    budget = MemoryBudget(10 * MB)
+    ran, busy, finish = [], threading.Event(), threading.Event()
+    threads = ThreadPoolExecutor(max_workers=1)
+
+    def occupy() -> None:
+        busy.set()
+        finish.wait(WAIT_S)
+
+    async def request() -> None:
+        with budget.reserve(2 * MB):
+            await in_thread(ran.append, "ran", executor=threads)
+
+    async def scenario() -> None:
+        blocker = asyncio.get_running_loop().run_in_executor(threads, occupy)
+        await asyncio.to_thread(busy.wait, WAIT_S)
+        call = asyncio.create_task(request())
+        await asyncio.sleep(0.05)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert budget.used == 0
+        finish.set()
+        await blocker
+        await asyncio.get_running_loop().run_in_executor(threads, lambda: None)  # the queue has drained
+
+    asyncio.run(scenario())
+    threads.shutdown()
+    assert ran == [] and budget.used == 0

@@ -12,41 +12,123 @@ room for it stays free, and the first request at least as large takes the claim
 over (in practice the refused one, sent again after its retry delay). Each
 refusal of a request that large renews the claim, so it holds while its
 request keeps coming back and lapses CLAIM_S after the last time.
+
+A request's blocking work runs through `in_thread`, which keeps its memory
+charged until the worker thread returns, even when the request is cancelled
+first: a thread cannot be stopped, and the memory stays in use until it ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from types import TracebackType
+from typing import Any, TypeVar
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import InvalidInput, Overloaded
 
+T = TypeVar("T")
 _MB = 1024 * 1024
 #: How long a refused request's claim holds room back from smaller requests: a few of its client's retry delays.
 CLAIM_S = 10.0
 
 
 class Reservation:
-    """Memory held for one request until released (a context manager; releasing twice is harmless)."""
+    """Memory held for one request until released (a context manager; releasing twice is harmless).
+
+    Inside its `with`, the reservation is the current one: `in_thread` pins it while
+    the request's blocking work runs, so that a cancelled request (its caller gone,
+    its deadline past) keeps its memory charged until its worker thread is done with it.
+    """
 
     def __init__(self, budget: MemoryBudget | None, size: int) -> None:
         self._budget = budget
         self.size = size
+        self._lock = threading.Lock()
+        self._pins = 0  # worker threads of the request still running
+        self._wanted = False  # released by its request; freed once no thread pins it
+        self._token: contextvars.Token | None = None
 
     def release(self) -> None:
-        if self._budget is not None:
-            self._budget._release(self.size)
-            self._budget = None
+        with self._lock:
+            self._wanted = True
+            if self._pins:
+                return
+        self._free()
+
+    def pin(self) -> None:
+        with self._lock:
+            self._pins += 1
+
+    def unpin(self) -> None:
+        with self._lock:
+            self._pins -= 1
+            if self._pins or not self._wanted:
+                return
+        self._free()
+
+    def _free(self) -> None:
+        budget, self._budget = self._budget, None
+        if budget is not None:
+            budget._release(self.size)
 
     def __enter__(self) -> Reservation:
+        self._token = _held.set((*_held.get(), self))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
+        if self._token is not None:
+            with contextlib.suppress(ValueError):  # exited from another context (a stream closed by another task)
+                _held.reset(self._token)
+            self._token = None
         self.release()
+
+
+#: The reservations of the request whose code is running (innermost last).
+_held: contextvars.ContextVar[tuple[Reservation, ...]] = contextvars.ContextVar("crosswire_reserved", default=())
+
+
+async def in_thread(work: Callable[..., T], *args: Any, executor: Executor | None = None) -> T:
+    """`work(*args)` in a worker thread (asyncio's default ones unless `executor`), the request's reservations
+    pinned until it ends: a Python thread cannot be stopped, so a cancelled request's memory stays in use, and
+    charged, until its thread returns. Work that has not started when its request is cancelled never runs."""
+    held = _held.get()
+    for reservation in held:
+        reservation.pin()
+    lock = threading.Lock()
+    state = {"started": False, "abandoned": False}
+
+    def unpin() -> None:
+        for reservation in held:
+            reservation.unpin()
+
+    def run() -> T:
+        with lock:
+            if state["abandoned"]:
+                raise asyncio.CancelledError
+            state["started"] = True
+        try:
+            return context.run(work, *args)
+        finally:
+            unpin()
+
+    context = contextvars.copy_context()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(executor, run)
+    except asyncio.CancelledError:
+        with lock:
+            never_ran = not state["started"]
+            state["abandoned"] = True
+        if never_ran:
+            unpin()
+        raise
 
 
 class MemoryBudget:

@@ -28,6 +28,7 @@ from crosswire.types import (
 
 from crosswire_server.access import cache_partition, charge_sentences
 from crosswire_server.batching import BatchScheduler, DecodeOptions, Decoded
+from crosswire_server.budget import in_thread
 from crosswire_server.cache import CacheStats, TranslationCache
 from crosswire_server.config import ServerConfig
 from crosswire_server.engine import LoadedModel, load_models
@@ -242,7 +243,7 @@ class TranslationEngine:
         options = options or self.decode_options()
         roles = frozenset(roles) if roles else DEFAULT_ROLES
         # Segmentation and tokenisation are CPU work: off the event loop, so other requests keep flowing.
-        jobs = await asyncio.to_thread(
+        jobs = await in_thread(
             self._prepare_all, texts, source, target, model, presegmented, roles, translate_duplicates
         )
         # The caller's sentence rate (access.py) is charged once the sentences are known, before any decoding.

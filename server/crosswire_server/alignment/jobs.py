@@ -18,7 +18,7 @@ from typing import TypeVar
 from crosswire.types import ALIGNMENT_LANGUAGES, DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
 from crosswire_server.alignment.aligner import Aligner
 from crosswire_server.alignment.inputs import by_sentence, eligible, prepare
-from crosswire_server.budget import MemoryBudget
+from crosswire_server.budget import MemoryBudget, in_thread
 from crosswire_server.errors import InvalidInput, Overloaded
 
 T = TypeVar("T")
@@ -49,7 +49,7 @@ async def _in_thread(work: Callable[[threading.Event], T]) -> T:
     """Run `work(stop)` in a worker thread; when the awaiting task is cancelled, set `stop` so the thread lets go."""
     stop = threading.Event()
     try:
-        return await asyncio.to_thread(work, stop)
+        return await in_thread(work, stop)
     except asyncio.CancelledError:
         stop.set()
         raise
@@ -90,7 +90,7 @@ async def _prepare(aligner: Aligner, job: AlignJob, targets_field: str) -> tuple
             [prepare(text, target_language, job.presegmented) for text in job.targets],
         )
 
-    return await asyncio.to_thread(segment_all)
+    return await in_thread(segment_all)
 
 
 async def _translations(

@@ -28,6 +28,7 @@ from crosswire.v1 import article_pb2 as art_pb
 from crosswire.v1 import library_pb2 as pb
 from crosswire.v1 import library_pb2_grpc as pb_grpc
 from crosswire_server.alignment.jobs import in_batches
+from crosswire_server.budget import in_thread
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import CrosswireError, InvalidInput, NotFound, NotReady
 from crosswire_server.logs import clip
@@ -142,7 +143,7 @@ class LibraryCalls:
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(thread_name_prefix="crosswire-library")
             threads = self._threads
-        return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(work, *args))
+        return await in_thread(work, *args, executor=threads)
 
     @property
     def location(self) -> str:

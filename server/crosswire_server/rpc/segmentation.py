@@ -5,8 +5,6 @@ Needs no model, so it answers while models are still loading.
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from crosswire.convert import document_to_pb
@@ -14,6 +12,7 @@ from crosswire.types import Document
 from crosswire.v1 import segmentation_pb2 as pb
 from crosswire.v1 import segmentation_pb2_grpc as pb_grpc
 
+from crosswire_server.budget import in_thread
 from crosswire_server.errors import InvalidInput
 from crosswire_server.rpc.common import ResponseTooLarge, Runtime, handling
 from crosswire_server.segmentation import segment
@@ -33,7 +32,7 @@ class SegmentationServicer(pb_grpc.SegmentationServiceServicer):
             if len(request.text) > limit:
                 raise InvalidInput(f"text has {len(request.text)} characters, over the limit max_chars={limit}")
             # CPU work: off the event loop, so other requests keep flowing.
-            document = await asyncio.to_thread(segment, request.text, request.language)
+            document = await in_thread(segment, request.text, request.language)
             record.add(sentences=len(document.sentences), language=document.language)
             _check_floor(document, self._runtime.config.max_response_bytes)
             return self._runtime.check_response(document_to_pb(document), _ASK_LESS)
