@@ -57,6 +57,7 @@ from crosswire.v1 import (
     translation_pb2,
     translation_pb2_grpc,
 )
+from crosswire_server.alignment.encoder import CACHED_PIECES
 from crosswire_server.config import ServerConfig
 from crosswire_server.exiting import EXIT_MARGIN_S
 
@@ -70,6 +71,10 @@ STREAM_BUFFER_MIB = 1.0
 #: 236-271 MiB over the RSS before them (59-67 KiB a token; `python benchmarks/batch_memory.py`), 72 with room.
 #: Shared by the requests whose sentences a batch holds, so no request's estimate includes it.
 BATCH_TOKEN_KIB = 72
+#: Caches that fill with use after the idle RSS is measured, at their fullest: the encoder's piece
+#: projections (3 KiB each, alignment/encoder.py) and the dictionary's three word caches (32,768 words
+#: each; 62,000 news words took 10 MB, so 16 MiB).
+FILLING_CACHES_MIB = CACHED_PIECES * 3 / 1024 + 16
 #: A call's deadline: every request of the mix is answered well within it on an idle 2-core machine.
 DEADLINE_S = 300.0
 #: How long one of the reading TranslateStreams stays open before it is closed and another opened.
@@ -94,6 +99,7 @@ def memory_bound(idle_mib: float, config: ServerConfig) -> tuple[float, list[tup
          float(config.memory_budget_mb)),
         (f"cache_bytes {config.cache_bytes:,}: translation cache", config.cache_bytes / MIB),
         ("embedding_cache_mb: sentence vectors", float(config.embedding_cache_mb)),
+        ("encoder pieces and dictionary words: caches that fill with use", FILLING_CACHES_MIB),
         (f"max_open_streams {config.max_open_streams} x {STREAM_BUFFER_MIB:g} MiB transport buffers",
          config.max_open_streams * STREAM_BUFFER_MIB),
         (f"inter_threads {batches} batches of batch_tokens {config.batch_tokens:,} x {BATCH_TOKEN_KIB} KiB decoding",
