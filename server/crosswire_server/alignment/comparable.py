@@ -178,14 +178,17 @@ def _word_coverage(
         [frozenset(sense for key in keys for sense in senses.get(key, ())) for keys in dictionary.russian_keys(text)]
         for text in russian
     ]
-    english_words = [frozenset(dictionary.english_keys(text)) for text in english]
+    english_words = [dictionary.english_keys(text) for text in english]
+    english_heads = [frozenset(head for keys in words for head in keys) for words in english_words]
     coverage = np.zeros(len(pairs), dtype=np.float32)
     for n, (row, column) in enumerate(pairs):
         r, e = (row, column) if source_is_russian else (column, row)
         words, target = russian_words[r], english_words[e]
         if words and target:
-            covered = [meanings & target for meanings in words]
-            coverage[n] = max(sum(1 for hit in covered if hit) / len(words), len(set().union(*covered)) / len(target))
+            russian_covered = sum(1 for meanings in words if not meanings.isdisjoint(english_heads[e]))
+            meant = frozenset().union(*words)
+            english_covered = sum(1 for keys in target if not meant.isdisjoint(keys))
+            coverage[n] = max(russian_covered / len(words), english_covered / len(target))
     return coverage
 
 

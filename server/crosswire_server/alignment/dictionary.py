@@ -9,7 +9,9 @@ The dictionary is read from dictd files of English-Russian dictionaries
 inverted: every Russian word that stands alone as a translation of an English
 headword points to it. Words are reduced to lemmas with simplemma (a lookup
 table, microseconds a word), Russian verbs also lose their aspect suffix
-(«заявить» and «заявлять» share «заяв»), and an English compound falls back
+(«заявить» and «заявлять» share «заяв»), an English word is looked up under
+its lemma and also under its own form where that is a headword ("took": "take"
+and "took"; "found": "find" and "found"), and an English compound falls back
 to its last part ("warship" -> "ship"). Without any
 dictionary file the signal is simply absent (see `load_dictionary`).
 """
@@ -149,40 +151,41 @@ class Dictionary:
         keys = (_russian_keys(token.lower()) for token in _RUSSIAN_TOKEN.findall(text))
         return tuple(dict.fromkeys(key for key in keys if key))
 
-    def english_keys(self, text: str) -> tuple[str, ...]:
-        """Headwords of the content words of an English sentence, in order, each once."""
-        keys = []
-        for token in _ENGLISH_TOKEN.findall(text):
-            word = token.lower()
-            if len(word) >= 3 and word not in ENGLISH_STOPWORDS:
-                keys.append(self._headword(word))
-        return tuple(dict.fromkeys(keys))
+    def english_keys(self, text: str) -> tuple[tuple[str, ...], ...]:
+        """Headwords of the content words of an English sentence, in order, each word once.
 
-    def _headword(self, word: str) -> str:
-        return headword(word, self.headwords)
+        A word has one key per headword it is found under ("took": "take", "took"; see `headwords`).
+        """
+        keys = (self._headwords(token.lower()) for token in _ENGLISH_TOKEN.findall(text))
+        return tuple(dict.fromkeys(key for key in keys if key))
+
+    def _headwords(self, word: str) -> tuple[str, ...]:
+        if len(word) < 3 or word in ENGLISH_STOPWORDS:
+            return ()
+        return headwords(word, self.headwords)
 
     def senses(self, word: str) -> frozenset[str]:
         """The English headwords one Russian word (any case, any form) may translate; empty for function words."""
         return frozenset().union(*(self.russian_to_english.get(key, ()) for key in _russian_keys(word.lower())))
 
-    def english_headword(self, word: str) -> str:
-        """The headword an English word (any case) is found under."""
-        return self._headword(word.lower())
+    def english_headwords(self, word: str) -> tuple[str, ...]:
+        """The headwords an English word (any case) is found under: its lemma's and its own (see `headwords`)."""
+        return headwords(word.lower(), self.headwords)
 
     def word_pairs(self, russian_text: str, english_text: str) -> list[tuple[str, str]]:
         """(Russian word, English word) as the sentences write them, where one translates the other."""
-        english = {}
+        english: dict[tuple[str, ...], str] = {}
         for token in _ENGLISH_TOKEN.findall(english_text):
-            word = token.lower()
-            if len(word) >= 3 and word not in ENGLISH_STOPWORDS:
-                english.setdefault(self._headword(word), token)
+            keys = self._headwords(token.lower())
+            if keys:
+                english.setdefault(keys, token)
         pairs, seen = [], set()
         for token in _RUSSIAN_TOKEN.findall(russian_text):
             keys = _russian_keys(token.lower())
             if not keys or keys in seen:
                 continue
             senses = set().union(*(self.russian_to_english.get(key, ()) for key in keys))
-            match = next((word for word in english if word in senses), None)
+            match = next((heads for heads in english if not senses.isdisjoint(heads)), None)
             if match is not None:
                 seen.add(keys)
                 pairs.append((token, english.pop(match)))
@@ -190,23 +193,30 @@ class Dictionary:
 
 
 @lru_cache(maxsize=WORD_CACHE_SIZE)
-def headword(word: str, headwords: frozenset[str] = frozenset()) -> str:
-    """The headword a lower-case English word is found under: itself, its lemma, or the end of a compound ("warship")."""
-    if word in headwords:
-        return word
+def headwords(word: str, known: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The headwords a lower-case English word is found under: its lemma, and the word itself when that is a
+    headword too; else the end of a compound ("warship" -> "ship"); with no `known` headwords, the lemma.
+
+    The lemma comes first because mueller7 lists inflected forms as headwords of their own
+    ("took", "held", "men": "past of take"), whose articles translate nothing; the form stays
+    a key for the forms that mean something else too ("found": «основать», "saw": «пила»).
+    """
     lemma = _english_lemma(word)
-    if lemma in headwords or not headwords:
-        return lemma
+    if not known:
+        return (lemma,)
+    found = tuple(key for key in dict.fromkeys((lemma, word)) if key in known)
+    if found:
+        return found
     for start in range(1, len(lemma) - 3):
-        if lemma[start:] in headwords:
-            return lemma[start:]
-    return lemma
+        if lemma[start:] in known:
+            return (lemma[start:],)
+    return (lemma,)
 
 
 def english_content_words(text: str) -> frozenset[str]:
     """Lemmas of the content words of an English sentence (for comparing a machine translation with it)."""
     return frozenset(
-        headword(token.lower()) for token in _ENGLISH_TOKEN.findall(text)
+        _english_lemma(token.lower()) for token in _ENGLISH_TOKEN.findall(text)
         if len(token) >= 3 and token.lower() not in ENGLISH_STOPWORDS
     )
 
@@ -283,5 +293,5 @@ def load_dictionary(stems: tuple[str, ...] = DEFAULT_DICTIONARIES) -> Dictionary
 
 def clear_caches() -> None:
     """Forget memoised lemmas, keys and headwords (for timing a cold start)."""
-    for cached in (_russian_keys, _lemma, headword):
+    for cached in (_russian_keys, _lemma, headwords):
         cached.cache_clear()

@@ -70,8 +70,8 @@ def _english_names(text: str, dictionary: Dictionary | None) -> tuple[_Name, ...
         if position == 0 or not word[0].isupper() or word.lower() in ENGLISH_NON_NAMES:
             continue
         terms = sentence_terms(word, "en").names
-        headword = dictionary.english_headword(word) if dictionary is not None else word.lower()
-        names.append(_Name(terms[0].keys if terms else (word.lower(),), frozenset((headword,))))
+        heads = dictionary.english_headwords(word) if dictionary is not None else (word.lower(),)
+        names.append(_Name(terms[0].keys if terms else (word.lower(),), frozenset(heads)))
     return tuple(names)
 
 
