@@ -14,7 +14,9 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
+from crosswire_server.alignment.jobs import PAIR_BYTES
 from crosswire_server.budget import CLAIM_S, MemoryBudget, in_thread
+from crosswire_server.config import ServerConfig
 from crosswire_server.errors import InvalidInput, Overloaded
 from support.gate import WAIT_S, gate
 from support.server import ServerThread
@@ -208,3 +210,14 @@ def test_work_cancelled_before_it_started_never_runs_and_frees_at_once() -> None
     asyncio.run(scenario())
     threads.shutdown()
     assert ran == [] and budget.used == 0
+
+
+def test_the_default_limits_let_the_largest_requests_run_alone() -> None:
+    config = ServerConfig(models_dir=".")
+    budget = MemoryBudget.from_config(config)
+    assert budget.estimate(config.max_message_bytes) <= budget.capacity
+    assert 4 * config.max_chars + 64 * 1024 <= config.max_message_bytes  # max_chars of any script, and framing
+    # An Align at its sentence limits, with news-length sentences (200 bytes), charged at the door and for its pairs.
+    sentences = config.max_align_sentences + config.max_align_target_sentences
+    pairs = config.max_align_sentences * config.max_align_target_sentences
+    assert budget.estimate(200 * sentences) + pairs * PAIR_BYTES <= budget.capacity

@@ -558,8 +558,9 @@ def search_request(report: str, language: str = "", selection: LibrarySelection 
                                 selection=selection_to_pb(selection) if selection is not None else None)
 
 
-#: Bytes of article messages per AddArticles request the clients send (servers take 8 MiB by default).
-ADD_BATCH_BYTES = 4 * 1024 * 1024
+#: Bytes of article messages per AddArticles request the clients send: servers take 4 MiB by default,
+#: and a request adds a few bytes of framing per article.
+ADD_BATCH_BYTES = 3 * 1024 * 1024
 
 
 def add_requests(articles: Iterable[Article], batch_size: int = 100,

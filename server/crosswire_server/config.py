@@ -44,7 +44,8 @@ class ServerConfig:
     max_beam_size: int = _setting(8, "largest beam a request may ask for")
     max_decoding_length: int = _setting(256, "default and largest number of target tokens per sentence")
     max_input_tokens: int = _setting(256, "longer source sentences are split at safe points, never truncated")
-    batch_tokens: int = _setting(2048, "source tokens per CTranslate2 batch")
+    batch_tokens: int = _setting(1024, "source tokens per CTranslate2 batch (benchmarks/batch_size.py: as fast "
+                                 "as 2,048 on CPU, with half the decoding memory)")
     batch_window_ms: float = _setting(10.0, "how long the scheduler waits to gather sentences into a batch")
     max_queued_sentences: int = _setting(20000, "queued sentences per model before RESOURCE_EXHAUSTED; a request "
                                          "with more distinct sentences is INVALID_ARGUMENT")
@@ -59,20 +60,22 @@ class ServerConfig:
                                  "which spin and take CPU from translation)")
     max_texts: int = _setting(1024, "texts per Translate request")
     max_chars: int = _setting(1_000_000, "characters per request, all texts together")
-    max_message_bytes: int = _setting(8 * 1024 * 1024, "largest request message in bytes")
+    max_message_bytes: int = _setting(4 * 1024 * 1024, "largest request message in bytes (gRPC's own default: "
+                                      "max_chars of any script fit)")
     max_response_bytes: int = _setting(4 * 1024 * 1024, "largest response message in bytes; a larger one is "
                                        "refused (INVALID_ARGUMENT): stock gRPC clients accept at most 4 MiB")
     retry_after_s: float = _setting(1.0, "retry delay suggested (RetryInfo) when the translation queue is full")
     max_stream_in_flight: int = _setting(64, "texts of one stream being translated at once")
-    memory_budget_mb: int = _setting(768, "memory the requests in progress may take, all together, estimated "
+    memory_budget_mb: int = _setting(384, "memory the requests in progress may take, all together, estimated "
                                      "from their size: RESOURCE_EXHAUSTED over it, INVALID_ARGUMENT for one "
                                      "request larger than all of it (0 = no budget)")
     memory_per_request_byte: float = _setting(96.0, "bytes of memory a request is estimated to take per byte "
-                                              "of its message (96 x max_message_bytes = 768 MiB; "
+                                              "of its message (96 x max_message_bytes = 384 MiB; "
                                               "benchmarks/memory.py measures it)")
     max_align_targets: int = _setting(200, "target documents per Align/Compare request")
     max_align_sentences: int = _setting(1000, "sentences per document in Align/Compare")
-    max_align_target_sentences: int = _setting(10_000, "target sentences per Align/Compare request, all together")
+    max_align_target_sentences: int = _setting(5000, "target sentences per Align/Compare request, all together "
+                                               "(1,000 x 5,000 sentence pairs are charged 229 MiB)")
     library: str = _setting("", "the article library: a SQLite file path or a postgresql:// URL "
                             "(\"\" = library.sqlite3 in the user's data directory)")
     max_library_batch: int = _setting(500, "articles per AddArticles request")

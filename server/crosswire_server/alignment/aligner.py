@@ -58,7 +58,7 @@ class AlignmentLimits:
 
     max_targets: int = 200
     max_sentences_per_document: int = 1000
-    max_target_sentences: int = 10_000
+    max_target_sentences: int = 5000
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> AlignmentLimits:

@@ -26,7 +26,7 @@ T = TypeVar("T")
 #: Memory an Align or Compare takes per (source, target) sentence pair while it scores them: several
 #: float32 pair matrices (features, combined score, margin). tracemalloc's peak of Aligner.align,
 #: comparable mode with translations, 1,000 x 6,000 sentences: 194 MiB, 34 B a pair; 48 leaves room
-#: for the allocator, so the largest request the limits allow (1,000 x 10,000) is charged 458 MiB.
+#: for the allocator, so the largest request the default limits allow (1,000 x 5,000) is charged 229 MiB.
 PAIR_BYTES = 48
 
 #: Translates sentences one-to-one: (sentences, source language, target language) -> translations.
