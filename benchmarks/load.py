@@ -66,11 +66,12 @@ MAX_MINUTES = 30.0
 #: What one open stream may hold outside the memory budget: gRPC's HTTP/2 flow-control windows (64 KiB
 #: each way to begin with, grown by BDP probing) and one answer waiting for the client's window.
 STREAM_BUFFER_MIB = 1.0
-#: CTranslate2's working memory per source token of a batch being decoded (encoder output, beam states,
-#: logits): translate-zh_en-1_9 at the default beam of 2, two batches of 2,048 tokens at once, peaked
-#: 236-271 MiB over the RSS before them (59-67 KiB a token; `python benchmarks/batch_memory.py`), 72 with room.
+#: CTranslate2's working memory per source token of a batch being decoded (encoder output, attention caches,
+#: beam states, logits, and what glibc keeps of them): translate-zh_en-1_9 at the default beam of 2, two
+#: batches of 1,024 tokens at a time over 960 sentences, grew a fresh process by 342-347 MiB (167-170 KiB
+#: a token; 150-154 at 2,048, 190-195 at 512; `python benchmarks/batch_size.py`), 180 with room.
 #: Shared by the requests whose sentences a batch holds, so no request's estimate includes it.
-BATCH_TOKEN_KIB = 72
+BATCH_TOKEN_KIB = 180
 #: Caches that fill with use after the idle RSS is measured, at their fullest: the encoder's piece
 #: projections (3 KiB each, alignment/encoder.py) and the dictionary's three word caches (32,768 words
 #: each; 62,000 news words took 10 MB, so 16 MiB).

@@ -26,8 +26,8 @@ from crosswire.types import Translation
 #: The field a record's translation is written to.
 TRANSLATION_FIELD = "translation"
 #: Texts and characters per chunk (one Translate call; a longer text goes alone). Sized in characters, so that
-#: chunks of short sentences still hold about one batch (2048 tokens: some 3,000 characters of Chinese, 7,500 of
-#: Russian): counted in texts, the short end of a pool left the replicas waiting for the next chunk.
+#: chunks of short sentences still fill a batch or two (1,024 tokens by default: some 1,500 characters of Chinese,
+#: 3,700 of Russian): counted in texts, the short end of a pool left the replicas waiting for the next chunk.
 CHUNK_TEXTS = 256
 CHUNK_CHARS = 8_000
 #: Chunks being translated at once, by default: on one 2-core server, one batch running and one waiting per replica.

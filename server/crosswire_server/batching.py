@@ -84,7 +84,7 @@ class BatchScheduler:
         self,
         translator: ctranslate2.Translator,
         *,
-        batch_tokens: int = 2048,
+        batch_tokens: int = 1024,
         window_s: float = 0.010,
         max_queued: int = 20000,
         max_input_tokens: int = 256,
