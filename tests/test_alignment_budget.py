@@ -70,38 +70,24 @@ def test_a_full_budget_still_names_the_sentence_limit(aligner: Aligner) -> None:
             asyncio.run(align_texts(aligner, job(2, 41), budget=budget))
 
 
-def test_an_align_over_the_budget_is_invalid_argument_over_grpc(tiny_models_dir: Path) -> None:
-    # 1 MiB of budget, 1 B per request byte at the door: 150 x 150 pairs need 1.03 MiB.
-    with ServerThread(tiny_models_dir, memory_budget_mb=1, memory_per_request_byte=1) as server:
+@pytest.mark.parametrize("per_request_byte, sentences", [(1, 150), (100, 120)],
+                         ids=["pairs over the budget", "pairs over it beside the request's own estimate"])
+def test_an_align_that_could_never_fit_the_budget_is_invalid_argument_over_grpc(
+        tiny_models_dir: Path, per_request_byte: int, sentences: int) -> None:
+    """1 MiB of budget: 150 x 150 pairs need 1.03 MiB; 120 x 120 pairs (0.66 MiB) fit alone, and so does the
+    request's estimate at 100 B a byte, but the door holds that estimate while the pairs are charged."""
+    with ServerThread(tiny_models_dir, memory_budget_mb=1, memory_per_request_byte=per_request_byte) as server:
         with grpc.insecure_channel(server.address) as channel:
             stub = alignment_pb2_grpc.AlignmentServiceStub(channel)
             document = alignment_pb2.InputDocument
             request = alignment_pb2.AlignRequest(
-                source=document(name="s", text=lines("Предложение", 150)),
-                targets=[document(name="t", text=lines("Sentence", 150))], presegmented=True)
+                source=document(name="s", text=lines("Предложение", sentences)),
+                targets=[document(name="t", text=lines("Sentence", sentences))], presegmented=True)
+            at_the_door, pairs = per_request_byte * request.ByteSize(), sentences * sentences * PAIR_BYTES
+            assert pairs > 2**20 or max(at_the_door, pairs) < 2**20 < at_the_door + pairs
             with pytest.raises(grpc.RpcError) as info:
-                stub.Align(request, timeout=120)
+                stub.Align(request, timeout=120)  # never RESOURCE_EXHAUSTED: retrying could not help
             request.source.text = lines("Предложение", 20)
-            assert stub.Align(request, timeout=120).links
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "memory_budget_mb=1" in info.value.details()
-
-
-def test_pairs_that_fit_only_without_the_requests_own_estimate_are_invalid_argument(tiny_models_dir: Path) -> None:
-    # The door holds the request's estimate while its pairs are charged: each fits in 1 MiB alone, not both,
-    # so the request could never run and must not be told to retry later.
-    with ServerThread(tiny_models_dir, memory_budget_mb=1, memory_per_request_byte=100) as server:
-        with grpc.insecure_channel(server.address) as channel:
-            stub = alignment_pb2_grpc.AlignmentServiceStub(channel)
-            document = alignment_pb2.InputDocument
-            request = alignment_pb2.AlignRequest(
-                source=document(name="s", text=lines("Предложение", 120)),
-                targets=[document(name="t", text=lines("Sentence", 120))], presegmented=True)
-            at_the_door, pairs = 100 * request.ByteSize(), 120 * 120 * PAIR_BYTES
-            assert max(at_the_door, pairs) < 2**20 < at_the_door + pairs
-            with pytest.raises(grpc.RpcError) as info:
-                stub.Align(request, timeout=120)
-            request.source.text = lines("Предложение", 30)
             assert stub.Align(request, timeout=120).links
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "memory_budget_mb=1" in info.value.details()
