@@ -48,7 +48,7 @@ def test_a_refused_large_request_is_not_starved_by_smaller_ones() -> None:
     running = budget.reserve(6 * MB)
     with pytest.raises(Overloaded):
         budget.reserve(5 * MB)  # the large one: only 4 MB free
-    with pytest.raises(Overloaded, match="5 MB are kept for a larger request refused before"):
+    with pytest.raises(Overloaded, match="5 MB are kept for a request refused before"):
         budget.reserve(1 * MB)  # would fit, but would leave less than 5 MB once the 6 MB end
     running.release()
     small = budget.reserve(4 * MB)  # 4 + the 5 kept still fit in 10: it may run meanwhile
@@ -77,6 +77,30 @@ def test_a_claim_holds_while_its_request_comes_back_and_lapses_when_it_does_not(
     now[0] += CLAIM_S
     assert budget.reserve(1 * MB).size == MB
     running.release()
+
+
+def test_large_requests_get_in_in_the_order_they_were_first_refused_whatever_their_sizes() -> None:
+    """A smaller large request refused first is not starved by larger ones that keep coming (a claim per size)."""
+    now = [0.0]
+    budget = MemoryBudget(10 * MB, clock=lambda: now[0])
+    running = budget.reserve(6 * MB)
+    with pytest.raises(Overloaded):
+        budget.reserve(6 * MB)  # A, first
+    now[0] = 1.0
+    with pytest.raises(Overloaded):
+        budget.reserve(5 * MB)  # B, second
+    running.release()
+    first = budget.reserve(6 * MB)  # A again: nothing was refused before it
+    now[0] = 2.0
+    with pytest.raises(Overloaded, match="5 MB are kept for a request refused before"):
+        budget.reserve(6 * MB)  # another of A's size, after B
+    first.release()
+    with pytest.raises(Overloaded):
+        budget.reserve(6 * MB)  # B is older: this one would leave it no room
+    second = budget.reserve(5 * MB)  # B gets in
+    assert budget.used == 5 * MB
+    second.release()
+    assert budget.reserve(6 * MB).size == 6 * MB  # then the later one
 
 
 def test_the_estimate_scales_with_the_request() -> None:

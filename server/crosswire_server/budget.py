@@ -7,11 +7,15 @@ estimated larger than the whole budget could never run: INVALID_ARGUMENT.
 
 A large request refused for want of room would otherwise keep being refused
 while a stream of small ones takes every megabyte that frees up. So its refusal
-leaves a claim: for CLAIM_S seconds, smaller requests are let in only while
-room for it stays free, and the first request at least as large takes the claim
-over (in practice the refused one, sent again after its retry delay). Each
-refusal of a request that large renews the claim, so it holds while its
-request keeps coming back and lapses CLAIM_S after the last time.
+leaves a claim for its size: for CLAIM_S seconds, other requests are let in only
+while room for it stays free, and a request of that size (in practice the
+refused one, sent again after its retry delay) is let in once the room is there
+for it and for the claims older than its own: large requests get in in the
+order they were first refused, whatever their sizes. Each refusal of a request
+of a claimed size renews its claim, so it holds while its request keeps coming
+back and lapses CLAIM_S after the last time. Only a request that does not fit
+beside the requests in progress claims; one refused only for the claims waits
+behind them.
 
 A request's blocking work runs through `in_thread`, which keeps its memory
 charged until the worker thread returns, even when the request is cancelled
@@ -141,8 +145,7 @@ class MemoryBudget:
         self.used = 0
         self._lock = threading.Lock()
         self._clock = clock
-        self._claim = 0  # bytes a refused request waits for; smaller requests leave them free
-        self._claim_until = 0.0
+        self._claims: dict[int, tuple[float, float]] = {}  # size -> (first refused, lapses at) of waiting requests
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> MemoryBudget:
@@ -171,19 +174,21 @@ class MemoryBudget:
                 limit="memory_budget_mb")
         with self._lock:
             now = self._clock()
-            if self._claim and now >= self._claim_until:
-                self._claim = 0
-            held = self._claim if size < self._claim else 0
+            self._claims = {claimed: times for claimed, times in self._claims.items() if times[1] > now}
+            mine = self._claims.get(size)
+            ahead = [claimed for claimed, (since, _) in self._claims.items() if mine is None or since < mine[0]]
+            held = sum(ahead)
             if self.used + size + held > self.capacity:
-                if size >= self._claim and self.used + size > self.capacity:  # a new claim, or its request again
-                    self._claim, self._claim_until = size, now + CLAIM_S
-                waiting = f"; {held // _MB} MB are kept for a larger request refused before" if held else ""
+                if mine is not None or self.used + size > self.capacity:  # a new claim, or its request again
+                    self._claims[size] = (mine[0] if mine else now, now + CLAIM_S)
+                waiting = (f"; {held // _MB} MB are kept for "
+                           f"{'a request' if len(ahead) == 1 else f'{len(ahead)} requests'} refused before") \
+                    if held else ""
                 raise Overloaded(
                     f"the server's memory budget is taken by requests in progress ({self.used // _MB} of "
                     f"{self.capacity // _MB} MB{waiting}; this one needs about {max(1, size // _MB)} MB), limit "
                     "memory_budget_mb; retry later", limit="memory_budget_mb")
-            if size >= self._claim:
-                self._claim = 0
+            self._claims.pop(size, None)
             self.used += size
         return Reservation(self, size)
 
