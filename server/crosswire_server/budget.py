@@ -106,6 +106,7 @@ async def in_thread(work: Callable[..., T], *args: Any, executor: Executor | Non
     held = _held.get()
     for reservation in held:
         reservation.pin()
+    context = contextvars.copy_context()
     lock = threading.Lock()
     state = {"started": False, "abandoned": False}
 
@@ -123,7 +124,6 @@ async def in_thread(work: Callable[..., T], *args: Any, executor: Executor | Non
         finally:
             unpin()
 
-    context = contextvars.copy_context()
     try:
         return await asyncio.get_running_loop().run_in_executor(executor, run)
     except asyncio.CancelledError:

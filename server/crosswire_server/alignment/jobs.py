@@ -45,7 +45,7 @@ def in_batches(translate: TranslateFn, size: int) -> TranslateFn:
     return batched
 
 
-async def _in_thread(work: Callable[[threading.Event], T]) -> T:
+async def _stoppable(work: Callable[[threading.Event], T]) -> T:
     """Run `work(stop)` in a worker thread; when the awaiting task is cancelled, set `stop` so the thread lets go."""
     stop = threading.Event()
     try:
@@ -124,7 +124,7 @@ async def align_texts(aligner: Aligner, job: AlignJob, translate: TranslateFn | 
     source, targets = await _prepare(aligner, job, "targets")
     with pair_charge(aligner, job, source, targets, budget):
         translations = await _translations(aligner, source, targets[0].language, job.roles, translate)
-        return await _in_thread(
+        return await _stoppable(
             lambda stop: aligner.align(source, targets, job.mode, job.names, translations, job.roles, stop)
         )
 
@@ -135,5 +135,5 @@ async def compare_texts(aligner: Aligner, job: AlignJob, translate: TranslateFn 
     report, articles = await _prepare(aligner, job, "articles")
     with pair_charge(aligner, job, report, articles, budget):
         translations = await _translations(aligner, report, articles[0].language, job.roles, translate)
-        return await _in_thread(
+        return await _stoppable(
             lambda stop: aligner.compare(report, articles, job.names, translations, job.roles, stop))
