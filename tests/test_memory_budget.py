@@ -88,9 +88,11 @@ def test_large_requests_get_in_in_the_order_they_were_first_refused_whatever_the
         budget.reserve(6 * MB)  # A, first
     now[0] = 1.0
     with pytest.raises(Overloaded):
-        budget.reserve(5 * MB)  # B, second
+        budget.reserve(5 * MB)  # B: no claim, since A's and B's together would not fit in the budget
     running.release()
     first = budget.reserve(6 * MB)  # A again: nothing was refused before it
+    with pytest.raises(Overloaded):
+        budget.reserve(5 * MB)  # B again: now it claims
     now[0] = 2.0
     with pytest.raises(Overloaded, match="5 MB are kept for a request refused before"):
         budget.reserve(6 * MB)  # another of A's size, after B
@@ -101,6 +103,22 @@ def test_large_requests_get_in_in_the_order_they_were_first_refused_whatever_the
     assert budget.used == 5 * MB
     second.release()
     assert budget.reserve(6 * MB).size == 6 * MB  # then the later one
+
+
+def test_claims_never_hold_more_than_the_budget() -> None:
+    """Refused requests that never come back leave claims that hold room for nothing until they lapse."""
+    now = [0.0]
+    budget = MemoryBudget(10 * MB, clock=lambda: now[0])
+    running = budget.reserve(7 * MB)
+    for size in (4, 5, 6, 3):
+        with pytest.raises(Overloaded):
+            budget.reserve(size * MB)  # 4 and 5 claim; 6 and 3 would take the claims past 10 MB
+    running.release()
+    with pytest.raises(Overloaded, match="9 MB are kept for 2 requests refused before"):
+        budget.reserve(2 * MB)
+    assert budget.reserve(1 * MB).size == MB  # what the claims leave is still used
+    now[0] = CLAIM_S
+    assert budget.reserve(9 * MB).size == 9 * MB  # the claims lapsed: their requests did not come back
 
 
 def test_the_estimate_scales_with_the_request() -> None:

@@ -14,8 +14,10 @@ for it and for the claims older than its own: large requests get in in the
 order they were first refused, whatever their sizes. Each refusal of a request
 of a claimed size renews its claim, so it holds while its request keeps coming
 back and lapses CLAIM_S after the last time. Only a request that does not fit
-beside the requests in progress claims; one refused only for the claims waits
-behind them.
+beside the requests in progress claims, and only while all claims together fit
+in the budget: a client that moves on instead of coming back leaves a claim
+that holds room for nothing until it lapses, and many of them would stop every
+request. A request refused without a claim tries again later like any other.
 
 A request's blocking work runs through `in_thread`, which keeps its memory
 charged until the worker thread returns, even when the request is cancelled
@@ -179,7 +181,8 @@ class MemoryBudget:
             ahead = [claimed for claimed, (since, _) in self._claims.items() if mine is None or since < mine[0]]
             held = sum(ahead)
             if self.used + size + held > self.capacity:
-                if mine is not None or self.used + size > self.capacity:  # a new claim, or its request again
+                if mine is not None or (self.used + size > self.capacity
+                                        and sum(self._claims) + size <= self.capacity):  # its request again, or new
                     self._claims[size] = (mine[0] if mine else now, now + CLAIM_S)
                 waiting = (f"; {held // _MB} MB are kept for "
                            f"{'a request' if len(ahead) == 1 else f'{len(ahead)} requests'} refused before") \
