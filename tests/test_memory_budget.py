@@ -105,6 +105,31 @@ def test_large_requests_get_in_in_the_order_they_were_first_refused_whatever_the
     assert budget.reserve(6 * MB).size == 6 * MB  # then the later one
 
 
+def test_a_request_charged_twice_claims_room_for_both_charges() -> None:
+    """An Align's pairs are charged beside its estimate at the door: refused, it claims room for the two
+    together, so small calls cannot keep it out by leaving room for its pairs but not for its door."""
+    budget = MemoryBudget(10 * MB, clock=lambda: 0.0)
+    running = budget.reserve(4 * MB)
+    door = budget.reserve(2 * MB)
+    with pytest.raises(Overloaded):
+        budget.reserve(5 * MB, beside=2 * MB)  # its pairs: 4 + 2 + 5 > 10
+    door.release()
+    with pytest.raises(Overloaded, match="7 MB are kept for a request refused before"):
+        budget.reserve(1 * MB)  # 4 + 1 would leave 5 for the pairs, not 7 for both charges
+    with pytest.raises(Overloaded, match="needs about 7 MB"):
+        budget.reserve(2 * MB)  # the Align again, at the door
+    running.release()
+    door = budget.reserve(2 * MB)
+    assert budget.reserve(1 * MB).size == MB  # what the claim leaves beside the door
+    with pytest.raises(Overloaded):
+        budget.reserve(1 * MB)
+    pairs = budget.reserve(5 * MB, beside=2 * MB)
+    assert budget.used == 8 * MB
+    for reservation in (door, pairs):
+        reservation.release()
+    assert budget.reserve(9 * MB).size == 9 * MB  # the claim ended with its second charge
+
+
 def test_claims_never_hold_more_than_the_budget() -> None:
     """Refused requests that never come back leave claims that hold room for nothing until they lapse."""
     now = [0.0]

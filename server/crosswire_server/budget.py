@@ -19,6 +19,10 @@ in the budget: a client that moves on instead of coming back leaves a claim
 that holds room for nothing until it lapses, and many of them would stop every
 request. A request refused without a claim tries again later like any other.
 
+A request charged twice (an Align's sentence pairs, once known, beside its
+estimate at the door) is known by its first charge: refused at the second, it
+claims room for both, and at the door it is let in only when that room is there.
+
 A request's blocking work runs through `in_thread`, which keeps its memory
 charged until the worker thread returns, even when the request is cancelled
 first: a thread cannot be stopped, and the memory stays in use until it ends.
@@ -33,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -137,6 +142,15 @@ async def in_thread(work: Callable[..., T], *args: Any, executor: Executor | Non
         raise
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """Room kept for a refused request: since its first refusal, until CLAIM_S after its last, of its full size."""
+
+    since: float
+    lapses: float
+    size: int
+
+
 class MemoryBudget:
     """At most `capacity` bytes reserved at once (0 = no budget: every reservation succeeds)."""
 
@@ -147,7 +161,7 @@ class MemoryBudget:
         self.used = 0
         self._lock = threading.Lock()
         self._clock = clock
-        self._claims: dict[int, tuple[float, float]] = {}  # size -> (first refused, lapses at) of waiting requests
+        self._claims: dict[int, _Claim] = {}  # by the size of a refused request's first charge
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> MemoryBudget:
@@ -176,22 +190,29 @@ class MemoryBudget:
                 limit="memory_budget_mb")
         with self._lock:
             now = self._clock()
-            self._claims = {claimed: times for claimed, times in self._claims.items() if times[1] > now}
-            mine = self._claims.get(size)
-            ahead = [claimed for claimed, (since, _) in self._claims.items() if mine is None or since < mine[0]]
-            held = sum(ahead)
-            if self.used + size + held > self.capacity:
+            self._claims = {key: claim for key, claim in self._claims.items() if claim.lapses > now}
+            key = beside or size  # a request is known by its first charge, the size of its estimate at the door
+            mine = self._claims.get(key)
+            ahead = [claim for other, claim in self._claims.items()
+                     if other != key and (mine is None or claim.since < mine.since)]
+            held = sum(claim.size for claim in ahead)
+            # At the door, a request whose second charge was refused before needs room for both at once.
+            need = mine.size if mine is not None and not beside else size
+            if self.used + need + held > self.capacity:
+                total = size + beside
                 if mine is not None or (self.used + size > self.capacity
-                                        and sum(self._claims) + size <= self.capacity):  # its request again, or new
-                    self._claims[size] = (mine[0] if mine else now, now + CLAIM_S)
+                                        and sum(claim.size for claim in self._claims.values()) + total
+                                        <= self.capacity):  # its request again, or a new claim
+                    self._claims[key] = _Claim(mine.since if mine else now, now + CLAIM_S, max(total, need))
                 waiting = (f"; {held // _MB} MB are kept for "
                            f"{'a request' if len(ahead) == 1 else f'{len(ahead)} requests'} refused before") \
                     if held else ""
                 raise Overloaded(
                     f"the server's memory budget is taken by requests in progress ({self.used // _MB} of "
-                    f"{self.capacity // _MB} MB{waiting}; this one needs about {max(1, size // _MB)} MB), limit "
+                    f"{self.capacity // _MB} MB{waiting}; this one needs about {max(1, need // _MB)} MB), limit "
                     "memory_budget_mb; retry later", limit="memory_budget_mb")
-            self._claims.pop(size, None)
+            if mine is None or beside or need == size:
+                self._claims.pop(key, None)  # a claim for both charges stays until the second one
             self.used += size
         return Reservation(self, size)
 
