@@ -101,3 +101,32 @@ def test_through_grpc_a_client_that_never_reads_stops_the_server(tiny_models_dir
             call.cancel()
     assert steady >= 6, f"the server kept translating ({seen} messages)"
     assert IN_FLIGHT <= seen < 1000
+
+
+def test_unsent_answers_keep_their_items_charged_to_the_budget(tiny_models_dir: Path) -> None:
+    config = ServerConfig.from_env({}, models_dir=tiny_models_dir, max_stream_in_flight=IN_FLIGHT,
+                                   max_decoding_length=4, cache_size=0)
+    items = [translation_pb2.TranslateStreamRequest(text=f"Новость номер {i}.", source_language="ru")
+             for i in range(ITEMS)]
+
+    async def requests():
+        for item in items:
+            yield item
+
+    async def body() -> tuple[int, int, int]:
+        runtime = Runtime(config)
+        runtime.set_engine(await asyncio.to_thread(TranslationEngine.load, config))
+        answers = TranslationServicer(runtime).TranslateStream(requests(), Context())
+        try:
+            await anext(answers)  # the client takes one answer, then stops reading
+            await asyncio.sleep(1.0)  # room for the items in flight to be translated
+            stalled = runtime.budget.used
+            rest = [answer async for answer in answers]
+        finally:
+            await runtime.engine.close()
+        return stalled, len(rest), runtime.budget.used
+
+    stalled, rest, after = asyncio.run(body())
+    per_byte = config.memory_per_request_byte
+    assert stalled >= (IN_FLIGHT - 1) * per_byte * items[0].ByteSize()  # translated, unsent, still charged
+    assert rest == ITEMS - 1 and after == 0

@@ -35,7 +35,7 @@ import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import TracebackType
@@ -88,6 +88,17 @@ class Reservation:
         budget, self._budget = self._budget, None
         if budget is not None:
             budget._release(self.size)
+
+    @contextlib.contextmanager
+    def kept(self) -> Iterator[Reservation]:
+        """The current reservation inside the block (see in_thread), still held after it: its owner releases it
+        later (a stream's item, once its answer is sent)."""
+        token = _held.set((*_held.get(), self))
+        try:
+            yield self
+        finally:
+            with contextlib.suppress(ValueError):  # left from another context (a stream closed by another task)
+                _held.reset(token)
 
     def __enter__(self) -> Reservation:
         self._token = _held.set((*_held.get(), self))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 
 import grpc
 
@@ -13,6 +14,7 @@ from crosswire.v1 import translation_pb2 as pb
 from crosswire.v1 import translation_pb2_grpc as pb_grpc
 
 from crosswire_server.batching import DecodeOptions
+from crosswire_server.budget import Reservation
 from crosswire_server.errors import CrosswireError, NotReady, Overloaded
 from crosswire_server.logs import clip
 from crosswire_server.rpc.common import RequestRecord, Runtime, handling, roles_from_request, status_for
@@ -39,6 +41,19 @@ def _with_settings(result: pb.TranslationResult, options: DecodeOptions,
     ))
     result.roles.extend(sorted(role_to_pb(role) for role in roles))
     return result
+
+
+@dataclass
+class _Answer:
+    """A stream item's answer, waiting to be sent, and its item's budget reservation, released once it is."""
+
+    response: pb.TranslateStreamResponse
+    reservation: Reservation | None = None
+
+    def sent(self) -> None:
+        if self.reservation is not None:
+            self.reservation.release()
+            self.reservation = None
 
 
 def _repeated_id(item_id: str, sequence: int, first: int) -> pb.TranslateStreamResponse:
@@ -88,26 +103,32 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
     ) -> AsyncIterator[pb.TranslateStreamResponse]:
         """Translate each message as it comes, at most max_stream_in_flight unanswered at once.
 
-        Flow control: a message holds its slot until its answer has been handed to the
-        transport, so a client that stops reading stops the server reading its stream
-        (and gRPC's flow control stops the client sending): the stream's memory stays
-        bounded by max_stream_in_flight items. On shutdown the stream stops reading,
+        Flow control: a message holds its slot, and its share of the memory budget, until
+        its answer has been handed to the transport, so a client that stops reading stops
+        the server reading its stream (and gRPC's flow control stops the client sending):
+        the stream's memory stays bounded by max_stream_in_flight items, all charged. On shutdown the stream stops reading,
         delivers what it has in flight and ends with UNAVAILABLE.
         """
         async with handling(context, "TranslateStream", self._runtime) as record:
             engine = self._runtime.engine
             slots = asyncio.Semaphore(self._runtime.config.max_stream_in_flight)
-            responses: asyncio.Queue[pb.TranslateStreamResponse | None] = asyncio.Queue()
+            responses: asyncio.Queue[_Answer | None] = asyncio.Queue()
             reader = asyncio.create_task(self._read_stream(engine, request_iterator, responses, slots, record))
             try:
-                while (response := await responses.get()) is not None:
-                    yield response
+                while (answer := await responses.get()) is not None:
+                    try:
+                        yield answer.response
+                    finally:
+                        answer.sent()
                     slots.release()
                 if await reader:
                     raise NotReady(SHUTTING_DOWN)
             finally:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
+                while not responses.empty():  # answers never sent: their items' memory is free
+                    if (answer := responses.get_nowait()) is not None:
+                        answer.sent()
 
     def _item_error(self, exc: CrosswireError) -> pb.StreamError:
         """A failed stream item's error; an item refused for load or rate says when to send it again."""
@@ -126,10 +147,12 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
         stopped = False
 
         async def one(item: pb.TranslateStreamRequest, item_id: str, sequence: int) -> None:
+            reservation = None
             try:
                 self._runtime.check_size(item)
                 options = _options(engine, item.options)
-                with self._runtime.budget.reserve_for(item.ByteSize()):
+                reservation = self._runtime.budget.reserve_for(item.ByteSize())
+                with reservation.kept():  # charged until the answer is sent, not only while translating
                     results = await engine.translate(
                         [item.text], source=item.source_language, target=item.target_language, model=item.model,
                         options=options, presegmented=item.presegmented,
@@ -140,7 +163,11 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
             except CrosswireError as exc:
                 response = pb.TranslateStreamResponse(id=item_id, sequence=sequence,
                                                       error=self._item_error(exc))
-            await responses.put(response)
+            except BaseException:
+                if reservation is not None:
+                    reservation.release()
+                raise
+            await responses.put(_Answer(response, reservation))
 
         try:
             position = 0
@@ -152,14 +179,14 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
                     stopped = item is STOPPED
                     break
                 if isinstance(item, Undecodable):  # this frame only: the stream goes on
-                    await responses.put(_undecodable(item, position))
+                    await responses.put(_Answer(_undecodable(item, position)))
                     position += 1
                     continue
                 counts["texts"] += 1
                 counts["characters"] += len(item.text)
                 item_id = item.id or str(position)
                 if item_id in first_use:
-                    await responses.put(_repeated_id(item_id, position, first_use[item_id]))
+                    await responses.put(_Answer(_repeated_id(item_id, position, first_use[item_id])))
                 else:
                     first_use[item_id] = position
                     task = asyncio.create_task(one(item, item_id, position))
