@@ -63,8 +63,10 @@ from crosswire_server.exiting import EXIT_MARGIN_S
 
 MIB = 1024 * 1024
 MAX_MINUTES = 30.0
-#: What one open stream may hold outside the memory budget: gRPC's HTTP/2 flow-control windows (64 KiB
-#: each way to begin with, grown by BDP probing) and one answer waiting for the client's window.
+#: What one open stream may hold outside the memory budget: gRPC's HTTP/2 receive window (64 KiB: `serve`
+#: turns BDP probing off) and the call itself; its items stay charged to the budget until their answers are
+#: sent. `python benchmarks/stream_memory.py`, never-read streams with one item in flight and probing off:
+#: 0.58-0.83 MiB a stream at 64 and 128 open (with probing, as gRPC ships, 7.2 MiB).
 STREAM_BUFFER_MIB = 1.0
 #: CTranslate2's working memory per source token of a batch being decoded (encoder output, attention caches,
 #: beam states, logits, and what glibc keeps of them): translate-zh_en-1_9 at the default beam of 2, two

@@ -105,6 +105,11 @@ class CrosswireServer:
                 # Aged connections get GOAWAY (no grace limit: their calls, streams included, run to the end).
                 *([("grpc.max_connection_age_ms", round(config.max_connection_age_s * 1000))]
                   if config.max_connection_age_s > 0 else []),
+                # gRPC's fixed 64 KiB receive window per call: with BDP probing it grows to several MB on a fast
+                # link, and a client that sends without its stream being read fills it (benchmarks/stream_memory.py:
+                # 7.2 MiB a never-read stream with probing, 0.6-0.8 without). The price: a 4 MiB request from a
+                # client 50 ms away takes about 3 s to arrive instead of a fraction of one.
+                ("grpc.http2.bdp_probe", 0),
                 # Each connection costs buffers before any call is counted: cap them (gRPC closes one more at once).
                 *([("grpc.max_allowed_incoming_connections", config.max_connections)]
                   if config.max_connections > 0 else []),
