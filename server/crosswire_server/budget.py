@@ -196,8 +196,8 @@ class MemoryBudget:
             return Reservation(None, size)
         if size + beside > self.capacity:
             raise InvalidInput(
-                f"the request is estimated to need {(size + beside) // _MB} MB of memory while it runs, more than the whole "
-                f"limit memory_budget_mb={self.capacity // _MB}; send less in one request",
+                f"the request is estimated to need {(size + beside) // _MB} MB of memory while it runs, more than "
+                f"the whole limit memory_budget_mb={self.capacity // _MB}; send less in one request",
                 limit="memory_budget_mb")
         with self._lock:
             now = self._clock()
