@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -22,18 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from _setup import read_lines, real_model_dir
+from _setup import peak_rss_mb, read_lines, real_model_dir, rss_mb
 
 from crosswire_server.config import ServerConfig
 from crosswire_server.memory import limit_malloc_arenas
 from crosswire_server.translation import TranslationEngine
-
-
-def status_mib(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def child(batch_tokens: int, sentences: int) -> dict[str, float]:
@@ -45,13 +39,13 @@ def child(batch_tokens: int, sentences: int) -> dict[str, float]:
 
     async def run() -> tuple[float, float, float]:
         await engine.translate([lines[0]], source="zh", target="en")
-        before = status_mib("VmRSS")
+        before = rss_mb(os.getpid())
         Path("/proc/self/clear_refs").write_text("5")
         began, cpu = time.perf_counter(), time.process_time()
         await engine.translate(lines, source="zh", target="en", presegmented=True)
         wall, cpu = time.perf_counter() - began, time.process_time() - cpu
         await engine.close()
-        return wall, cpu, status_mib("VmHWM") - before
+        return wall, cpu, peak_rss_mb(os.getpid()) - before
 
     wall, cpu, growth = asyncio.run(run())
     return {"wall": wall, "cpu": cpu, "growth": growth, "sentences": len(lines)}

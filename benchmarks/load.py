@@ -44,7 +44,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from _setup import DATA, ServerProcess, real_model_dir, rss_mb, tiny_models_dir
+from _setup import DATA, ServerProcess, peak_rss_mb, real_model_dir, rss_mb, tiny_models_dir
 
 from crosswire.v1 import (
     alignment_pb2,
@@ -304,13 +304,6 @@ class Sampler(threading.Thread):
                 self.samples.append(rss_mb(self.pid))
             except OSError:
                 return
-
-
-def status_mib(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def serving(channel: grpc.Channel) -> str:
@@ -604,7 +597,7 @@ def per_call(stubs: Stubs, requests: Requests, pid: int) -> None:
         before = rss_mb(pid)
         Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM back to the current RSS (Linux)
         code, _, _ = call(stubs, kind, request, timeout=1800)
-        growth, estimate = status_mib(pid, "VmHWM") - before, request.ByteSize() * per_byte / MIB
+        growth, estimate = peak_rss_mb(pid) - before, request.ByteSize() * per_byte / MIB
         print(f"  {kind:12} {request.ByteSize() / 1e6:5.2f} MB  estimate {estimate:5.0f} MiB  "
               f"growth {growth:5.0f} MiB  growth/estimate {growth / max(estimate, 1):5.1f}  {code}", flush=True)
 
@@ -668,7 +661,7 @@ def main() -> int:
             timing["drain"] = load.run(args.clients)
             sampler.done.set()
             sampler.join()
-            hwm = status_mib(pid, "VmHWM")
+            hwm = peak_rss_mb(pid)
             peak = max(sampler.samples, default=rss_mb(pid))
             health = serving(channels[0])
             failures = report(args, model, flags, requests, idle, peak, hwm, tally, timing, health,
