@@ -64,7 +64,7 @@ class Reservation:
         self._lock = threading.Lock()
         self._pins = 0  # worker threads of the request still running
         self._wanted = False  # released by its request; freed once no thread pins it
-        self._token: contextvars.Token | None = None
+        self._current: contextlib.AbstractContextManager | None = None  # kept() while in its `with`
 
     def release(self) -> None:
         with self._lock:
@@ -101,15 +101,14 @@ class Reservation:
                 _held.reset(token)
 
     def __enter__(self) -> Reservation:
-        self._token = _held.set((*_held.get(), self))
-        return self
+        self._current = self.kept()
+        return self._current.__enter__()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        if self._token is not None:
-            with contextlib.suppress(ValueError):  # exited from another context (a stream closed by another task)
-                _held.reset(self._token)
-            self._token = None
+        if self._current is not None:
+            self._current.__exit__(kind, error, trace)
+            self._current = None
         self.release()
 
 

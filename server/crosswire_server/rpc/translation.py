@@ -52,8 +52,7 @@ class _Answer:
 
     def sent(self) -> None:
         if self.reservation is not None:
-            self.reservation.release()
-            self.reservation = None
+            self.reservation.release()  # releasing twice is harmless
 
 
 def _repeated_id(item_id: str, sequence: int, first: int) -> pb.TranslateStreamResponse:
@@ -106,8 +105,9 @@ class TranslationServicer(pb_grpc.TranslationServiceServicer):
         Flow control: a message holds its slot, and its share of the memory budget, until
         its answer has been handed to the transport, so a client that stops reading stops
         the server reading its stream (and gRPC's flow control stops the client sending):
-        the stream's memory stays bounded by max_stream_in_flight items, all charged. On shutdown the stream stops reading,
-        delivers what it has in flight and ends with UNAVAILABLE.
+        the stream's memory stays bounded by max_stream_in_flight items, all charged. On
+        shutdown the stream stops reading, delivers what it has in flight and ends with
+        UNAVAILABLE.
         """
         async with handling(context, "TranslateStream", self._runtime) as record:
             engine = self._runtime.engine
