@@ -3,7 +3,7 @@
     python benchmarks/memory.py [--mb 3] [--text news|short] [--baseline REV] [--only segment translate]
 
 For each request kind, a fresh server (the tiny ru->en model the tests build,
-limits raised so a request of --mb megabytes is accepted) is warmed up with a
+limits raised and no memory budget, so a request of --mb megabytes is accepted) is warmed up with a
 small request; then its peak (VmHWM) is reset via /proc/PID/clear_refs, one
 request of about --mb MB of Russian text is sent (news paragraphs, or with
 --text short the worst case per byte: one-word sentences) and the peak read
@@ -65,7 +65,7 @@ class Server:
         big = str(int(megabytes * 4 * 1_000_000) + (1 << 20))
         flags = ["--max-chars", str(int(megabytes * 1_000_000)), "--max-message-bytes", big,
                  "--max-response-bytes", str(64 << 20), "--max-queued-sentences", "1000000",
-                 "--max-decoding-length", "4", "--cache-size", "0"]
+                 "--max-decoding-length", "4", "--cache-size", "0", "--memory-budget-mb", "0"]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "crosswire", "serve", "--models-dir", str(models), "--port", str(self.port),
              "--log-format", "text", *flags], env=env, stderr=subprocess.DEVNULL)

@@ -22,6 +22,10 @@ request. A request refused without a claim tries again later like any other.
 A request charged twice (an Align's sentence pairs, once known, beside its
 estimate at the door) is known by its first charge: refused at the second, it
 claims room for both, and at the door it is let in only when that room is there.
+Work that learns its size only once started (segmentation, once it has counted
+the sentences) says so with `need`: the request's reservation grows, the same
+way as a second charge, to the sum of what its work said it needs, when that
+is more than its estimate at the door.
 
 A request's blocking work runs through `in_thread`, which keeps its memory
 charged until the worker thread returns, even when the request is cancelled
@@ -65,6 +69,7 @@ class Reservation:
         self._pins = 0  # worker threads of the request still running
         self._wanted = False  # released by its request; freed once no thread pins it
         self._current: contextlib.AbstractContextManager | None = None  # kept() while in its `with`
+        self._needed = 0  # what its work has said it needs so far (need())
 
     def release(self) -> None:
         with self._lock:
@@ -83,6 +88,17 @@ class Reservation:
             if self._pins or not self._wanted:
                 return
         self._free()
+
+    def need(self, size: int) -> None:
+        """Its work needs `size` bytes more than it said before: held at least the sum of what it said, it grows
+        by what that passes its size; Overloaded or InvalidInput (see MemoryBudget.reserve) when it cannot."""
+        with self._lock:
+            self._needed += size
+            extra, budget = self._needed - self.size, self._budget
+        if extra > 0 and budget is not None:
+            budget.reserve(extra, beside=self.size)
+            with self._lock:
+                self.size += extra
 
     def _free(self) -> None:
         budget, self._budget = self._budget, None
@@ -114,6 +130,21 @@ class Reservation:
 
 #: The reservations of the request whose code is running (innermost last).
 _held: contextvars.ContextVar[tuple[Reservation, ...]] = contextvars.ContextVar("crosswire_reserved", default=())
+
+
+def need(size: int) -> None:
+    """Tell the running request's reservation that its work needs `size` bytes more (see Reservation.need):
+    work that learns its size once started, as segmentation does when it has counted the sentences. Outside
+    a request (in-process use, no budget), nothing."""
+    held = _held.get()
+    if held:
+        held[-1].need(size)
+
+
+def held_bytes() -> int:
+    """What the running request's innermost reservation holds now (0 outside a request)."""
+    held = _held.get()
+    return held[-1].size if held else 0
 
 
 async def in_thread(work: Callable[..., T], *args: Any, executor: Executor | None = None) -> T:

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crosswire.types import DEFAULT_ROLES, Document, Role, Sentence
-from crosswire_server.segmentation import segment
+from crosswire_server.budget import need
+from crosswire_server.segmentation import SENTENCE_BYTES, segment
 
 
 def presegment(text: str, language: str) -> Document:
     """One sentence per line; sentence i is line i (empty lines are kept but never aligned)."""
+    lines = text.splitlines(keepends=True)
+    need(len(lines) * SENTENCE_BYTES)  # charged before the sentences exist, as segment() does
     sentences, position = [], 0
-    for index, line in enumerate(text.splitlines(keepends=True)):
+    for index, line in enumerate(lines):
         content = line.rstrip("\r\n")
         sentences.append(Sentence(index, position, position + len(content), content, paragraph=index))
         position += len(line)

@@ -13,6 +13,7 @@ from array import array
 
 from crosswire.types import LANGUAGE_CODE, Document, Role, Sentence
 
+from crosswire_server.budget import need
 from crosswire_server.errors import InvalidInput
 from crosswire_server.segmentation.duplicates import find_duplicates
 from crosswire_server.segmentation.language import (
@@ -27,11 +28,16 @@ from crosswire_server.segmentation.sentences import cut_long, split_sentences
 from crosswire_server.segmentation.structure import article_parts
 from crosswire_server.segmentation.text import View, paragraphs
 
-__all__ = ["MAX_SENTENCE_CHARS", "MIN_CONFIDENCE", "Identification", "check_declared", "has_letters", "identify",
+__all__ = ["MAX_SENTENCE_CHARS", "MIN_CONFIDENCE", "SENTENCE_BYTES", "Identification", "check_declared", "has_letters", "identify",
            "segment", "warm_up"]
 
 #: A "sentence" longer than this (no usable punctuation) is cut and flagged forced_split.
 MAX_SENTENCE_CHARS = 1000
+#: Memory a request may hold per sentence of its texts once they are segmented, translated and answered:
+#: `python benchmarks/memory.py --mb 1|3|4 --text short` (one-word sentences, 133,000 to 571,000 of them) grew
+#: a server 525-575 B a sentence for Segment and 875-1,110 for Translate. News sentences cost less than the
+#: estimate for their bytes (memory_per_request_byte); a request is charged the larger of the two.
+SENTENCE_BYTES = 1280
 _SPACE = re.compile(r"\s*")
 
 
@@ -52,6 +58,9 @@ def segment(text: str, language: str = "", *, max_sentence_chars: int = MAX_SENT
     found = identify(text)
     view = View.of(text)
     pieces = _pieces(view.text, max_sentence_chars)
+    # The request is charged for its sentences before they exist: a text of one-word sentences costs far
+    # more than its size's estimate at the door.
+    need(len(pieces.starts) * SENTENCE_BYTES)
     # Pieces in flat arrays, one Sentence per piece and no list of every sentence's text besides:
     # a text of many short sentences holds a few hundred bytes per sentence at its peak.
     duplicates = find_duplicates((view.text[a:b] for a, b in zip(pieces.starts, pieces.ends)), pieces.roles)
