@@ -1,5 +1,6 @@
-"""Align and Compare charge the memory budget per sentence pair (their matrices grow with source x target),
-after segmentation and before scoring; a request over its own limits is refused as such, never as an overload."""
+"""Align and Compare charge the memory budget per sentence pair (their matrices grow with source x target)
+and per source sentence and target document (each row's candidates in each document), after segmentation
+and before scoring; a request over its own limits is refused as such, never as an overload."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from crosswire.v1 import alignment_pb2, alignment_pb2_grpc
 from crosswire_server.alignment import Aligner
 from crosswire_server.alignment.aligner import AlignmentLimits
-from crosswire_server.alignment.jobs import PAIR_BYTES, AlignJob, align_texts, compare_texts
+from crosswire_server.alignment.jobs import PAIR_BYTES, ROW_DOCUMENT_BYTES, AlignJob, align_texts, compare_texts
 from crosswire_server.budget import MemoryBudget
 from crosswire_server.errors import InvalidInput, Overloaded
 from support.server import ServerThread
@@ -48,12 +49,20 @@ def test_a_larger_align_is_charged_more_and_released(aligner: Aligner) -> None:
     asyncio.run(align_texts(aligner, job(2, 3), budget=budget))
     asyncio.run(align_texts(aligner, job(10, 12, documents=2), budget=budget))
     asyncio.run(compare_texts(aligner, job(4, 5, documents=3), budget=budget))
-    assert budget.sizes == [6 * PAIR_BYTES, 240 * PAIR_BYTES, 60 * PAIR_BYTES]
+    assert budget.sizes == [6 * PAIR_BYTES + 2 * ROW_DOCUMENT_BYTES, 240 * PAIR_BYTES + 20 * ROW_DOCUMENT_BYTES,
+                            60 * PAIR_BYTES + 12 * ROW_DOCUMENT_BYTES]
     assert budget.used == 0
 
 
+def test_the_same_pairs_in_more_documents_are_charged_more(aligner: Aligner) -> None:
+    budget = Recording(10**9)
+    asyncio.run(align_texts(aligner, job(10, 24), budget=budget))
+    asyncio.run(align_texts(aligner, job(10, 8, documents=3), budget=budget))
+    assert budget.sizes[1] - budget.sizes[0] == 2 * 10 * ROW_DOCUMENT_BYTES
+
+
 def test_pairs_beyond_the_whole_budget_are_invalid_input(aligner: Aligner) -> None:
-    budget = MemoryBudget(100 * PAIR_BYTES)
+    budget = MemoryBudget(100 * PAIR_BYTES + 5 * ROW_DOCUMENT_BYTES)
     with pytest.raises(InvalidInput, match="memory_budget_mb") as refusal:
         asyncio.run(align_texts(aligner, job(10, 20), budget=budget))
     assert refusal.value.limit == "memory_budget_mb"
@@ -63,11 +72,12 @@ def test_pairs_beyond_the_whole_budget_are_invalid_input(aligner: Aligner) -> No
 
 def test_a_full_budget_still_names_the_sentence_limit(aligner: Aligner) -> None:
     budget = MemoryBudget(10**6)
-    with budget.reserve(10**6):
-        with pytest.raises(Overloaded):
-            asyncio.run(align_texts(aligner, job(2, 3), budget=budget))
-        with pytest.raises(InvalidInput, match="the limit is 40 per document"):
-            asyncio.run(align_texts(aligner, job(2, 41), budget=budget))
+    other = budget.reserve(10**6)  # another request's (not made current here, as `with` would)
+    with pytest.raises(Overloaded):
+        asyncio.run(align_texts(aligner, job(2, 3), budget=budget))
+    with pytest.raises(InvalidInput, match="the limit is 40 per document"):
+        asyncio.run(align_texts(aligner, job(2, 41), budget=budget))
+    other.release()
 
 
 @pytest.mark.parametrize("per_request_byte, sentences", [(1, 150), (100, 120)],
@@ -83,7 +93,8 @@ def test_an_align_that_could_never_fit_the_budget_is_invalid_argument_over_grpc(
             request = alignment_pb2.AlignRequest(
                 source=document(name="s", text=lines("Предложение", sentences)),
                 targets=[document(name="t", text=lines("Sentence", sentences))], presegmented=True)
-            at_the_door, pairs = per_request_byte * request.ByteSize(), sentences * sentences * PAIR_BYTES
+            at_the_door = per_request_byte * request.ByteSize()
+            pairs = sentences * sentences * PAIR_BYTES + sentences * ROW_DOCUMENT_BYTES
             assert pairs > 2**20 or max(at_the_door, pairs) < 2**20 < at_the_door + pairs
             with pytest.raises(grpc.RpcError) as info:
                 stub.Align(request, timeout=120)  # never RESOURCE_EXHAUSTED: retrying could not help

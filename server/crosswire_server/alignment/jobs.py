@@ -18,7 +18,7 @@ from typing import TypeVar
 from crosswire.types import ALIGNMENT_LANGUAGES, DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
 from crosswire_server.alignment.aligner import Aligner
 from crosswire_server.alignment.inputs import by_sentence, eligible, prepare
-from crosswire_server.budget import MemoryBudget, in_thread
+from crosswire_server.budget import MemoryBudget, held_bytes, in_thread
 from crosswire_server.errors import InvalidInput, Overloaded
 
 T = TypeVar("T")
@@ -28,6 +28,11 @@ T = TypeVar("T")
 #: comparable mode with translations, 1,000 x 6,000 sentences: 194 MiB, 34 B a pair; 48 leaves room
 #: for the allocator, so the largest request the default limits allow (1,000 x 5,000) is charged 229 MiB.
 PAIR_BYTES = 48
+#: ... and per source sentence and target document: each row's candidates in each document, with their
+#: evidence. tracemalloc's peak of Aligner.align, comparable mode, 1,000 source sentences against 5,000 in
+#: 5, 50, 100 and 200 documents: 170, 199, 258 and 372 MiB, 1.14-1.2 KiB more per row and document
+#: past 50 documents; charged 1 KiB beside PAIR_BYTES (234, 278, 327 and 424 MiB).
+ROW_DOCUMENT_BYTES = 1024
 
 #: Translates sentences one-to-one: (sentences, source language, target language) -> translations.
 TranslateFn = Callable[[list[str], str, str], Awaitable[list[str]]]
@@ -106,13 +111,16 @@ async def _translations(
 
 def pair_charge(aligner: Aligner, job: AlignJob, source: Document, targets: list[Document],
                 budget: MemoryBudget | None) -> contextlib.AbstractContextManager:
-    """Reserve PAIR_BYTES per sentence pair that takes part, once the texts are segmented and before the
-    pair matrices exist; a request over its own limits is refused as such, never as an overload."""
+    """Reserve PAIR_BYTES per sentence pair that takes part and ROW_DOCUMENT_BYTES per source sentence and
+    target document, once the texts are segmented and before the pair matrices exist; a request over its own
+    limits is refused as such, never as an overload."""
     if budget is None:
         return contextlib.nullcontext()
-    pairs = len(eligible(source, job.roles)) * sum(len(eligible(target, job.roles)) for target in targets)
+    rows = len(eligible(source, job.roles))
+    pairs = rows * sum(len(eligible(target, job.roles)) for target in targets)
     try:
-        return budget.reserve(pairs * PAIR_BYTES, beside=job.held_bytes)
+        return budget.reserve(pairs * PAIR_BYTES + rows * len(targets) * ROW_DOCUMENT_BYTES,
+                              beside=max(job.held_bytes, held_bytes()))  # its estimate, grown by need()
     except (Overloaded, InvalidInput):
         aligner.validate(source, targets, list(job.names or [""] * len(targets)), job.roles)
         raise
