@@ -65,9 +65,10 @@ MIB = 1024 * 1024
 MAX_MINUTES = 30.0
 #: What one open stream may hold outside the memory budget: gRPC's HTTP/2 receive window (64 KiB: `serve`
 #: turns BDP probing off) and the call itself; its items stay charged to the budget until their answers are
-#: sent. `python benchmarks/stream_memory.py`, never-read streams with one item in flight and probing off:
-#: 0.58-0.83 MiB a stream at 64 and 128 open (with probing, as gRPC ships, 7.2 MiB).
-STREAM_BUFFER_MIB = 1.0
+#: sent. `python benchmarks/stream_memory.py --variants in-flight-1 --modes never-read --streams 0,16,64`,
+#: never-read streams with one item in flight: 1.06 MiB a stream (VmRSS) and 1.18 (VmHWM) with 64 open,
+#: 1.0 for each stream past 16 (with BDP probing, as gRPC ships, 7.2 MiB a stream).
+STREAM_BUFFER_MIB = 1.25
 #: CTranslate2's working memory per source token of a batch being decoded (encoder output, attention caches,
 #: beam states, logits, and what glibc keeps of them): translate-zh_en-1_9 at the default beam of 2, two
 #: batches of 1,024 tokens at a time over 960 sentences, grew a fresh process by 342-347 MiB (167-170 KiB

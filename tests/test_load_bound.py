@@ -14,15 +14,15 @@ from load import BATCH_TOKEN_KIB, FILLING_CACHES_MIB, STREAM_BUFFER_MIB, memory_
 def test_the_default_bound_is_the_limits_the_decoding_batches_and_the_filling_caches() -> None:
     config = ServerConfig(models_dir=".", inter_threads=2)
     bound, terms = memory_bound(0.0, config)
-    assert bound == 384 + 64 + 64 + FILLING_CACHES_MIB + 128 * STREAM_BUFFER_MIB + 2 * 1024 * BATCH_TOKEN_KIB / 1024
-    assert bound == 640 + 40 + 360 and len(terms) == 7
+    assert bound == 288 + 32 + 32 + FILLING_CACHES_MIB + 64 * STREAM_BUFFER_MIB + 2 * 1024 * BATCH_TOKEN_KIB / 1024
+    assert bound == 352 + 40 + 80 + 360 and len(terms) == 7
 
 
 def test_every_limit_moves_the_bound() -> None:
     base = memory_bound(100.0, ServerConfig(models_dir=".", inter_threads=2))[0]
     assert memory_bound(200.0, ServerConfig(models_dir=".", inter_threads=2))[0] == base + 100
-    for change, delta in [({"memory_budget_mb": 1384}, 1000), ({"cache_bytes": 64 * 1024 * 1024 + 2**20}, 1),
-                          ({"embedding_cache_mb": 65}, 1), ({"max_open_streams": 129}, STREAM_BUFFER_MIB),
+    for change, delta in [({"memory_budget_mb": 1288}, 1000), ({"cache_bytes": 32 * 1024 * 1024 + 2**20}, 1),
+                          ({"embedding_cache_mb": 33}, 1), ({"max_open_streams": 65}, STREAM_BUFFER_MIB),
                           ({"inter_threads": 3}, 1024 * BATCH_TOKEN_KIB / 1024),
                           ({"batch_tokens": 2048}, 2 * 1024 * BATCH_TOKEN_KIB / 1024)]:
         config = ServerConfig(models_dir=".", **{"inter_threads": 2, **change})

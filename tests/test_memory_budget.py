@@ -14,10 +14,11 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
-from crosswire_server.alignment.jobs import PAIR_BYTES
+from crosswire_server.alignment.jobs import PAIR_BYTES, ROW_DOCUMENT_BYTES
 from crosswire_server.budget import CLAIM_S, MemoryBudget, in_thread
 from crosswire_server.config import ServerConfig
 from crosswire_server.errors import InvalidInput, Overloaded
+from crosswire_server.segmentation import SENTENCE_BYTES
 from support.gate import WAIT_S, gate
 from support.server import ServerThread
 
@@ -284,7 +285,13 @@ def test_the_default_limits_let_the_largest_requests_run_alone() -> None:
     budget = MemoryBudget.from_config(config)
     assert budget.estimate(config.max_message_bytes) <= budget.capacity
     assert 4 * config.max_chars + 64 * 1024 <= config.max_message_bytes  # max_chars of any script, and framing
-    # An Align at its sentence limits, with news-length sentences (200 bytes), charged at the door and for its pairs.
+    # An Align at its sentence and document limits, with news-length sentences (200 bytes), charged at the
+    # door (its bytes, or its sentences if more), for its pairs and for its rows in each document.
     sentences = config.max_align_sentences + config.max_align_target_sentences
     pairs = config.max_align_sentences * config.max_align_target_sentences
-    assert budget.estimate(200 * sentences) + pairs * PAIR_BYTES <= budget.capacity
+    rows = config.max_align_sentences * config.max_align_targets
+    door = max(budget.estimate(200 * sentences), sentences * SENTENCE_BYTES)
+    assert door + pairs * PAIR_BYTES + rows * ROW_DOCUMENT_BYTES <= budget.capacity
+    # The largest Segment the default reply limit lets through, 16 bytes a sentence and 3 of text ("No."),
+    # charged for its sentences.
+    assert config.max_response_bytes // 19 * SENTENCE_BYTES <= budget.capacity

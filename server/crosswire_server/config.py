@@ -50,10 +50,10 @@ class ServerConfig:
     max_queued_sentences: int = _setting(20000, "queued sentences per model before RESOURCE_EXHAUSTED; a request "
                                          "with more distinct sentences is INVALID_ARGUMENT")
     cache_size: int = _setting(20000, "translations kept for repeated sentences (LRU entries; 0 = off)")
-    cache_bytes: int = _setting(64 * 1024 * 1024, "most bytes the translation cache holds, keys and hypotheses "
+    cache_bytes: int = _setting(32 * 1024 * 1024, "most bytes the translation cache holds, keys and hypotheses "
                                 "together (0 = no byte cap, only cache_size)")
-    embedding_cache_mb: int = _setting(64, "MiB of sentence vectors Align, Compare and the library keep for "
-                                       "sentences seen before (about 2.3 KB a sentence: 64 MiB ~ 29,000; 0 = none)")
+    embedding_cache_mb: int = _setting(32, "MiB of sentence vectors Align, Compare and the library keep for "
+                                       "sentences seen before (about 2.3 KB a sentence: 32 MiB ~ 14,500; 0 = none)")
     metrics_port: int = _setting(0, "serve Prometheus metrics on this port of the same host (0 = off)")
     malloc_arenas: int = _setting(2, "glibc malloc arenas of `serve` (0 = glibc's default); few keep peak memory low")
     blas_threads: int = _setting(1, "threads numpy's BLAS may use in `serve` (0 = its default: one per core, "
@@ -66,16 +66,17 @@ class ServerConfig:
                                        "refused (INVALID_ARGUMENT): stock gRPC clients accept at most 4 MiB")
     retry_after_s: float = _setting(1.0, "retry delay suggested (RetryInfo) when the translation queue is full")
     max_stream_in_flight: int = _setting(64, "texts of one stream being translated at once")
-    memory_budget_mb: int = _setting(384, "memory the requests in progress may take, all together, estimated "
+    memory_budget_mb: int = _setting(288, "memory the requests in progress may take, all together, estimated "
                                      "from their size: RESOURCE_EXHAUSTED over it, INVALID_ARGUMENT for one "
                                      "request larger than all of it (0 = no budget)")
-    memory_per_request_byte: float = _setting(96.0, "bytes of memory a request is estimated to take per byte "
-                                              "of its message (96 x max_message_bytes = 384 MiB; "
-                                              "benchmarks/memory.py measures it)")
-    max_align_targets: int = _setting(200, "target documents per Align/Compare request")
+    memory_per_request_byte: float = _setting(48.0, "bytes of memory a request is estimated to take per byte "
+                                              "of its message, and at least 1.25 KiB per sentence once its texts "
+                                              "are segmented (benchmarks/memory.py measures both)")
+    max_align_targets: int = _setting(50, "target documents per Align/Compare request (each source sentence "
+                                      "costs 1 KiB and its share of CPU per target document)")
     max_align_sentences: int = _setting(1000, "sentences per document in Align/Compare")
-    max_align_target_sentences: int = _setting(5000, "target sentences per Align/Compare request, all together "
-                                               "(1,000 x 5,000 sentence pairs are charged 229 MiB)")
+    max_align_target_sentences: int = _setting(4000, "target sentences per Align/Compare request, all together "
+                                               "(1,000 x 4,000 sentence pairs in 50 documents are charged 232 MiB)")
     library: str = _setting("", "the article library: a SQLite file path or a postgresql:// URL "
                             "(\"\" = library.sqlite3 in the user's data directory)")
     max_library_batch: int = _setting(500, "articles per AddArticles request")
@@ -101,7 +102,7 @@ class ServerConfig:
                                    "tell by timing what another translated")
     max_concurrent_rpcs: int = _setting(512, "calls in progress at once, all callers together, before "
                                         "RESOURCE_EXHAUSTED (0 = no cap; health checks are not counted)")
-    max_open_streams: int = _setting(128, "streaming calls open at once, all callers together, before "
+    max_open_streams: int = _setting(64, "streaming calls open at once, all callers together, before "
                                      "RESOURCE_EXHAUSTED (0 = no cap)")
     max_connections: int = _setting(1024, "client connections open at once; one more is closed as it is "
                                     "accepted, and its client sees UNAVAILABLE (0 = no cap)")

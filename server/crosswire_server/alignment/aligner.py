@@ -56,9 +56,9 @@ PARALLEL_SAME_SCORE = 0.5
 class AlignmentLimits:
     """Request sizes the engine accepts; larger requests fail with InvalidInput."""
 
-    max_targets: int = 200
+    max_targets: int = 50
     max_sentences_per_document: int = 1000
-    max_target_sentences: int = 5000
+    max_target_sentences: int = 4000
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> AlignmentLimits:
