@@ -235,3 +235,12 @@ def test_syria_articles_of_2015_and_2017_are_not_the_same_event_as_a_2016_report
     undated = {hit.article.name: hit.score for hit in library.search(raqqa, "ru", k=3)}
     dated = {hit.article.name: hit.score for hit in library.search(raqqa, "ru", k=3, published="2016-10-25")}
     assert all(dated[name] < undated[name] / 5 for name in dates)
+
+
+def test_a_long_stored_article_is_aligned_past_the_align_requests_per_document_limit(library: Library) -> None:
+    """Ingest keeps up to 2,000 sentences an article; search's aligner takes them as stored, without the
+    per-document limit of Align requests (1,000) or a second language check."""
+    filler = "\n".join(f"Archive note {i} lists item number {i * 7} of the port register." for i in range(1_100))
+    assert library.add([article("long.txt", COVERAGE + "\n" + filler)])[0].status == "added"
+    hits = library.search(REPORT, "ru", k=1)
+    assert hits[0].article.name == "long.txt" and hits[0].coverage == "same_event"

@@ -252,8 +252,8 @@ class _CheckedAligner(Aligner):
     """The aligner for a report and articles whose languages search and ingest have already checked:
     identifying each text's language again would cost more than linking their sentences."""
 
-    def _validate(self, source: Document, targets: Sequence[Document], names: list[str],
-                  roles: frozenset[Role]) -> None:
+    def validate(self, source: Document, targets: Sequence[Document], names: list[str],
+                 roles: frozenset[Role]) -> None:
         self.limits.check_targets(len(targets))
 
 
