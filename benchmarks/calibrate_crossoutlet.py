@@ -25,6 +25,12 @@ mean change -0.02 to +0.01). Even knowing from the labels which
 document pairs hold a "same" pair raises it only to 0.44: the wrong links at the
 operating point are mostly between reports of one event (Navy Day) that state
 neighbouring facts, not between articles on a shared topic.
+
+A word-by-word gloss does not pay either: each Russian word replaced by its two most
+frequent dictionary translations (by the encoder's sentencepiece scores), names and
+numbers kept, embedded and compared with the English sentence (cosine, and cosine less
+its row's top-3 mean) left recall at precision 0.80 at 0.425 (0.41 at threshold 0.70
+against 0.396; every other point within 0.015).
 """
 
 from __future__ import annotations
