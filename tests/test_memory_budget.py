@@ -202,9 +202,12 @@ def test_a_taken_budget_is_resource_exhausted_until_the_request_ends(server: Ser
     assert set(details(info.value)) == {"RetryInfo", "QuotaFailure"}
 
 
-def test_stream_messages_are_charged_one_by_one(server: ServerThread) -> None:
+@pytest.mark.parametrize("big", [text_of(12_000), "Да. " * 1_000], ids=["by its bytes", "by its sentences"])
+def test_stream_messages_are_charged_one_by_one(server: ServerThread, big: str) -> None:
+    """A message over the whole budget gets its own refusal and the stream goes on: 12 KB at 100 B a byte, or
+    6 KB of one-word sentences, 1.25 MB at SENTENCE_BYTES each."""
     item = translation_pb2.TranslateStreamRequest
-    items = [item(id="big", text=text_of(12_000), source_language="ru"),
+    items = [item(id="big", text=big, source_language="ru"),
              item(id="small", text="Суд вынес приговор.", source_language="ru")]
     with grpc.insecure_channel(server.address) as channel:
         stub = translation_pb2_grpc.TranslationServiceStub(channel)

@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc, translation_pb2, translation_pb2_grpc
+from crosswire.v1 import segmentation_pb2, segmentation_pb2_grpc
 from crosswire_server.alignment.inputs import prepare
 from crosswire_server.budget import MemoryBudget
 from crosswire_server.errors import InvalidInput, Overloaded
@@ -75,16 +75,3 @@ def test_a_text_of_one_word_sentences_is_refused_for_its_sentences_not_its_bytes
     assert "more than the whole limit memory_budget_mb=2" in info.value.details()
     assert server.server.runtime.budget.used == 0
 
-
-def test_a_stream_item_of_one_word_sentences_gets_its_own_refusal_and_the_stream_goes_on(
-        server: ServerThread) -> None:
-    item = translation_pb2.TranslateStreamRequest
-    items = [item(id="dense", text="Да. " * 5_000, source_language="ru"),
-             item(id="news", text="Суд вынес приговор.", source_language="ru")]
-    with grpc.insecure_channel(server.address) as channel:
-        stub = translation_pb2_grpc.TranslationServiceStub(channel)
-        answers = {answer.id: answer for answer in stub.TranslateStream(iter(items), timeout=WAIT_S)}
-    assert answers["dense"].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-    assert "memory_budget_mb=2" in answers["dense"].error.message
-    assert answers["news"].WhichOneof("outcome") == "result"
-    assert server.server.runtime.budget.used == 0
