@@ -26,9 +26,9 @@ class Recording(MemoryBudget):
         super().__init__(capacity)
         self.sizes: list[int] = []
 
-    def reserve(self, size: int, beside: int = 0):
+    def reserve(self, size: int, beside: int = 0, first: int = 0):
         self.sizes.append(size)
-        return super().reserve(size, beside)
+        return super().reserve(size, beside, first)
 
 
 def lines(word: str, count: int) -> str:

@@ -75,3 +75,21 @@ def test_a_text_of_one_word_sentences_is_refused_for_its_sentences_not_its_bytes
     assert "more than the whole limit memory_budget_mb=2" in info.value.details()
     assert server.server.runtime.budget.used == 0
 
+
+
+def test_a_request_grown_by_its_sentences_keeps_its_claim_under_its_estimate_at_the_door() -> None:
+    """Refused at its pair charge after growing from 1 to 2 MB, it claims room for both charges (6 MB) under
+    its door estimate: sent again, it is known and let in when those 6 MB are free, not asked for 1 + 6."""
+    budget = MemoryBudget(6.5 * MB, clock=lambda: 0.0)
+    other = budget.reserve(3 * MB)
+    door = budget.reserve(1 * MB)
+    door.need(2 * MB)
+    with pytest.raises(Overloaded):
+        budget.reserve(4 * MB, beside=door.size, first=door.first)  # as alignment/jobs.py charges its pairs
+    door.release()
+    other.release()
+    again = budget.reserve(1 * MB)
+    again.need(2 * MB)
+    budget.reserve(4 * MB, beside=again.size, first=again.first).release()
+    again.release()
+    assert budget.used == 0

@@ -70,6 +70,7 @@ class Reservation:
         self._wanted = False  # released by its request; freed once no thread pins it
         self._current: contextlib.AbstractContextManager | None = None  # kept() while in its `with`
         self._needed = 0  # what its work has said it needs so far (need())
+        self.first = size  # its size when made: what the claim rules know its request by (MemoryBudget.reserve)
 
     def release(self) -> None:
         with self._lock:
@@ -96,7 +97,7 @@ class Reservation:
             self._needed += size
             extra, budget = self._needed - self.size, self._budget
         if extra > 0 and budget is not None:
-            budget.reserve(extra, beside=self.size)
+            budget.reserve(extra, beside=self.size, first=self.first)
             with self._lock:
                 self.size += extra
 
@@ -136,15 +137,15 @@ def need(size: int) -> None:
     """Tell the running request's reservation that its work needs `size` bytes more (see Reservation.need):
     work that learns its size once started, as segmentation does when it has counted the sentences. Outside
     a request (in-process use, no budget), nothing."""
-    held = _held.get()
-    if held:
-        held[-1].need(size)
+    reservation = current_reservation()
+    if reservation is not None:
+        reservation.need(size)
 
 
-def held_bytes() -> int:
-    """What the running request's innermost reservation holds now (0 outside a request)."""
-    held = _held.get()
-    return held[-1].size if held else 0
+def current_reservation() -> Reservation | None:
+    """The running request's innermost reservation (None outside a request)."""
+    reservations = _held.get()
+    return reservations[-1] if reservations else None
 
 
 async def in_thread(work: Callable[..., T], *args: Any, executor: Executor | None = None) -> T:
@@ -216,11 +217,12 @@ class MemoryBudget:
         """Reserve the estimate for a request of `request_bytes`; see reserve."""
         return self.reserve(self.estimate(request_bytes))
 
-    def reserve(self, size: int, beside: int = 0) -> Reservation:
+    def reserve(self, size: int, beside: int = 0, first: int = 0) -> Reservation:
         """Hold `size` bytes; Overloaded when the budget cannot take them now, InvalidInput when it never could.
 
         `beside` is what the same request holds already (its estimate at the door, when this is a second
-        charge): the two together must fit in the budget, or the request could never run.
+        charge): the two together must fit in the budget, or the request could never run. `first` is that
+        estimate as it was at the door, when it has grown since (Reservation.need): the request's key.
         """
         if self.capacity <= 0:
             return Reservation(None, size)
@@ -232,7 +234,7 @@ class MemoryBudget:
         with self._lock:
             now = self._clock()
             self._claims = {key: claim for key, claim in self._claims.items() if claim.lapses > now}
-            key = beside or size  # a request is known by its first charge, the size of its estimate at the door
+            key = first or beside or size  # a request is known by its first charge, its estimate at the door
             mine = self._claims.get(key)
             ahead = [claim for other, claim in self._claims.items()
                      if other != key and (mine is None or claim.since < mine.since)]

@@ -18,7 +18,7 @@ from typing import TypeVar
 from crosswire.types import ALIGNMENT_LANGUAGES, DEFAULT_ROLES, Alignment, AlignMode, Comparison, Document, Role
 from crosswire_server.alignment.aligner import Aligner
 from crosswire_server.alignment.inputs import by_sentence, eligible, prepare
-from crosswire_server.budget import MemoryBudget, held_bytes, in_thread
+from crosswire_server.budget import MemoryBudget, current_reservation, in_thread
 from crosswire_server.errors import InvalidInput, Overloaded
 
 T = TypeVar("T")
@@ -119,8 +119,9 @@ def pair_charge(aligner: Aligner, job: AlignJob, source: Document, targets: list
     rows = len(eligible(source, job.roles))
     pairs = rows * sum(len(eligible(target, job.roles)) for target in targets)
     try:
+        door = current_reservation()  # its estimate at the door, grown by its sentences (Reservation.need)
         return budget.reserve(pairs * PAIR_BYTES + rows * len(targets) * ROW_DOCUMENT_BYTES,
-                              beside=max(job.held_bytes, held_bytes()))  # its estimate, grown by need()
+                              beside=max(job.held_bytes, door.size if door else 0), first=job.held_bytes)
     except (Overloaded, InvalidInput):
         aligner.validate(source, targets, list(job.names or [""] * len(targets)), job.roles)
         raise
