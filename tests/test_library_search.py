@@ -7,13 +7,16 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from crosswire_server.alignment.embeddings import Embedder, default_embedder
 from crosswire_server.errors import InvalidInput
 from crosswire_server.library import ArticleInput, Library
-from crosswire_server.library.search import report_date
+from crosswire_server.alignment.inputs import eligible
+from crosswire_server.budget import MemoryBudget
+from crosswire_server.library.search import MAX_BATCH_PAIRS, _batch_bytes, _batches, report_date
 from crosswire_server.segmentation import segment
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -242,5 +245,22 @@ def test_a_long_stored_article_is_aligned_past_the_align_requests_per_document_l
     per-document limit of Align requests (1,000) or a second language check."""
     filler = "\n".join(f"Archive note {i} lists item number {i * 7} of the port register." for i in range(1_100))
     assert library.add([article("long.txt", COVERAGE + "\n" + filler)])[0].status == "added"
-    hits = library.search(REPORT, "ru", k=1)
+    budget = MemoryBudget(10**9)
+    with budget.reserve(1) as search:  # as a Search request's: charged for the batch it aligns
+        hits = library.search(REPORT, "ru", k=1)
     assert hits[0].article.name == "long.txt" and hits[0].coverage == "same_event"
+    stored = library.store.sentences([hits[0].article.id])[hits[0].article.id][0]
+    rows = len(eligible(segment(REPORT, "ru")))
+    assert len(stored) > 1_100 and search.size >= _batch_bytes(rows, [len(stored)])
+    assert budget.used == 0
+
+
+def test_search_aligns_at_most_max_batch_pairs_at_once_and_a_larger_article_alone() -> None:
+    def item(sentences: int) -> tuple:
+        return SimpleNamespace(sentences=["s"] * sentences), None, 0.0
+
+    sizes = [[len(c.sentences) for c, _, _ in batch]
+             for batch in _batches([item(n) for n in (1_000, 1_000, 2_000, 1_500, 3, 3)], rows=2_000)]
+    assert MAX_BATCH_PAIRS == 4_000_000  # 2,000 report sentences: 2,000 article sentences a call
+    assert sizes == [[1_000, 1_000], [2_000], [1_500, 3, 3]]
+    assert [len(b) for b in _batches([item(5)] * 25, rows=10)] == [10, 10, 5]  # and _ALIGN_BATCH articles

@@ -10,10 +10,13 @@ from crosswire_server.budget import need
 from crosswire_server.segmentation import SENTENCE_BYTES, segment
 
 
-def presegment(text: str, language: str) -> Document:
-    """One sentence per line; sentence i is line i (empty lines are kept but never aligned)."""
+def presegment(text: str, language: str, *, charge: bool = True) -> Document:
+    """One sentence per line; sentence i is line i (empty lines are kept but never aligned). The running
+    request is charged for its sentences before they exist, as segment() does, unless `charge` is False
+    (the caller has charged for them)."""
     lines = text.splitlines(keepends=True)
-    need(len(lines) * SENTENCE_BYTES)  # charged before the sentences exist, as segment() does
+    if charge:
+        need(len(lines) * SENTENCE_BYTES)
     sentences, position = [], 0
     for index, line in enumerate(lines):
         content = line.rstrip("\r\n")

@@ -26,13 +26,19 @@ T = TypeVar("T")
 #: Memory an Align or Compare takes per (source, target) sentence pair while it scores them: several
 #: float32 pair matrices (features, combined score, margin). tracemalloc's peak of Aligner.align,
 #: comparable mode with translations, 1,000 x 6,000 sentences: 194 MiB, 34 B a pair; 48 leaves room
-#: for the allocator, so the largest request the default limits allow (1,000 x 5,000) is charged 229 MiB.
+#: for the allocator (1,000 x 4,000 sentences, the most the default limits allow: 183 MiB).
 PAIR_BYTES = 48
 #: ... and per source sentence and target document: each row's candidates in each document, with their
 #: evidence. tracemalloc's peak of Aligner.align, comparable mode, 1,000 source sentences against 5,000 in
 #: 5, 50, 100 and 200 documents: 170, 199, 258 and 372 MiB, 1.14-1.2 KiB more per row and document
 #: past 50 documents; charged 1 KiB beside PAIR_BYTES (234, 278, 327 and 424 MiB).
 ROW_DOCUMENT_BYTES = 1024
+
+
+def alignment_bytes(rows: int, pairs: int, documents: int) -> int:
+    """What scoring `pairs` sentence pairs of `rows` source sentences against `documents` targets takes."""
+    return pairs * PAIR_BYTES + rows * documents * ROW_DOCUMENT_BYTES
+
 
 #: Translates sentences one-to-one: (sentences, source language, target language) -> translations.
 TranslateFn = Callable[[list[str], str, str], Awaitable[list[str]]]
@@ -120,7 +126,7 @@ def pair_charge(aligner: Aligner, job: AlignJob, source: Document, targets: list
     pairs = rows * sum(len(eligible(target, job.roles)) for target in targets)
     try:
         door = current_reservation()  # its estimate at the door, grown by its sentences (Reservation.need)
-        return budget.reserve(pairs * PAIR_BYTES + rows * len(targets) * ROW_DOCUMENT_BYTES,
+        return budget.reserve(alignment_bytes(rows, pairs, len(targets)),
                               beside=max(job.held_bytes, door.size if door else 0), first=job.held_bytes)
     except (Overloaded, InvalidInput):
         aligner.validate(source, targets, list(job.names or [""] * len(targets)), job.roles)

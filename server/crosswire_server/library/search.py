@@ -33,6 +33,9 @@ from crosswire_server.alignment.comparable import TOPIC_COSINE
 from crosswire_server.alignment.evidence import Term, sentence_terms
 from crosswire_server.alignment.facts import statement
 from crosswire_server.alignment.inputs import by_sentence, eligible, presegment
+from crosswire_server.alignment.jobs import alignment_bytes
+from crosswire_server.budget import need
+from crosswire_server.segmentation import SENTENCE_BYTES
 from crosswire_server.errors import InvalidInput
 from crosswire_server.library.ingest import (
     Encoder,
@@ -67,6 +70,8 @@ ALIGN_MIN_SCORE = 0.1
 #: Most hits a search returns, and how many go through the aligner at once.
 MAX_K = 200
 _ALIGN_BATCH = 10
+#: ... and at most this many sentence pairs (the largest Align request's with the default limits, 1,000 x 4,000).
+MAX_BATCH_PAIRS = 4_000_000
 #: Pairs reported per hit when the aligner links none: the mutual best pairs from this cosine on.
 FALLBACK_PAIR_COSINE = 0.5
 _FALLBACK_PAIRS = 5
@@ -238,6 +243,27 @@ def _names_share(report: Report, matched: list[str]) -> float:
     return sum(1 for term in report.names if keys.intersection(term.keys)) / len(report.names)
 
 
+def _batches(group: list[tuple[_Candidate, StoredArticle, float]],
+             rows: int) -> list[list[tuple[_Candidate, StoredArticle, float]]]:
+    """The articles in aligner calls of at most _ALIGN_BATCH articles and MAX_BATCH_PAIRS sentence pairs with the
+    report's `rows` sentences (an article over that goes alone: ingest keeps at most 2,000 sentences of each)."""
+    batches: list[list[tuple[_Candidate, StoredArticle, float]]] = []
+    pairs = 0
+    for item in group:
+        size = rows * len(item[0].sentences)
+        if not batches or len(batches[-1]) == _ALIGN_BATCH or pairs + size > MAX_BATCH_PAIRS:
+            batches.append([])
+            pairs = 0
+        batches[-1].append(item)
+        pairs += size
+    return batches
+
+
+def _batch_bytes(rows: int, sentences: list[int]) -> int:
+    """What aligning the report's `rows` sentences with articles of these many sentences takes."""
+    return sum(sentences) * SENTENCE_BYTES + alignment_bytes(rows, rows * sum(sentences), len(sentences))
+
+
 def rank(report: Report, found: dict[str, _Candidate], named: dict[str, list[str]]) -> list[_Candidate]:
     """Candidates by coverage score (before time), best first."""
     chosen = [c for c in found.values() if len(c.embeddings)]
@@ -259,7 +285,7 @@ class _CheckedAligner(Aligner):
 
 def _article_document(article: StoredArticle, sentences: list[str]) -> Document:
     """A stored article as the aligner takes it: its kept sentences, one per line (sentence j is line j)."""
-    return presegment("\n".join(map(_one_line, sentences)), article.language)
+    return presegment("\n".join(map(_one_line, sentences)), article.language, charge=False)  # see describe
 
 
 def _one_line(sentence: str) -> str:
@@ -303,29 +329,31 @@ def describe(report: Report, chosen: list[tuple[_Candidate, StoredArticle, float
     translations = None
     if translator is not None and chosen:  # once for every batch: sentence i's translation at index i
         translations = by_sentence(report.document, report.indices, translator(list(report.sentences)))
-    for language in dict.fromkeys(article.language for _, article, _ in chosen):
-        group = [item for item in chosen if item[1].language == language]
-        for start in range(0, len(group), _ALIGN_BATCH):
-            batch = group[start:start + _ALIGN_BATCH]
-            aligner = _CheckedAligner(embedder=_StoredVectors(known, encoder), dictionary=dictionary)  # type: ignore[arg-type]
-            comparison = aligner.compare(
-                report.document, [_article_document(article, c.sentences) for c, article, _ in batch],
-                names=[article.id for _, article, _ in batch], translations=translations,
-            )
-            ranked = {doc.target_doc: doc for doc in comparison.documents}
-            for k, (candidate, article, score) in enumerate(batch):
-                doc = ranked[k]
-                links = [link for link in comparison.alignment.links if link.target_doc == k]
-                links.sort(key=lambda link: (link.grade is not Grade.SAME, -link.evidence.embedding_similarity))
-                pairs = [(link.source[0], link.target[0], link.evidence.embedding_similarity) for link in links]
-                coverage = doc.coverage
-                if coverage is Coverage.SAME_EVENT and time_factor(report.published, article.published,
-                                                                   settings.window_days) < 1.0:
-                    coverage = Coverage.SAME_TOPIC
-                pairs = pairs or _fallback_pairs(report, candidate)
-                texts = [(report.document.sentences[i].text, candidate.sentences[j]) for i, j, _ in pairs]
-                hits.append(SearchHit(article, round(score, 4), list(dict.fromkeys(doc.shared_names)),
-                                      pairs, coverage.value, texts))
+    rows = len(report.indices)
+    batches = [batch for language in dict.fromkeys(article.language for _, article, _ in chosen)
+               for batch in _batches([item for item in chosen if item[1].language == language], rows)]
+    # One batch is aligned at a time: the request is charged for the largest, its sentences and pairs.
+    need(max((_batch_bytes(rows, [len(c.sentences) for c, _, _ in batch]) for batch in batches), default=0))
+    for batch in batches:
+        aligner = _CheckedAligner(embedder=_StoredVectors(known, encoder), dictionary=dictionary)  # type: ignore[arg-type]
+        comparison = aligner.compare(
+            report.document, [_article_document(article, c.sentences) for c, article, _ in batch],
+            names=[article.id for _, article, _ in batch], translations=translations,
+        )
+        ranked = {doc.target_doc: doc for doc in comparison.documents}
+        for k, (candidate, article, score) in enumerate(batch):
+            doc = ranked[k]
+            links = [link for link in comparison.alignment.links if link.target_doc == k]
+            links.sort(key=lambda link: (link.grade is not Grade.SAME, -link.evidence.embedding_similarity))
+            pairs = [(link.source[0], link.target[0], link.evidence.embedding_similarity) for link in links]
+            coverage = doc.coverage
+            if coverage is Coverage.SAME_EVENT and time_factor(report.published, article.published,
+                                                               settings.window_days) < 1.0:
+                coverage = Coverage.SAME_TOPIC
+            pairs = pairs or _fallback_pairs(report, candidate)
+            texts = [(report.document.sentences[i].text, candidate.sentences[j]) for i, j, _ in pairs]
+            hits.append(SearchHit(article, round(score, 4), list(dict.fromkeys(doc.shared_names)),
+                                  pairs, coverage.value, texts))
     return sorted(hits, key=lambda hit: (-hit.score, hit.article.id))
 
 
