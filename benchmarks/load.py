@@ -211,13 +211,14 @@ class Requests:
         self.segment = segmentation_pb2.SegmentRequest(text=self.corpus.text(chars, offset=3), language=self.corpus.language)
 
     def align_shapes(self, scale: float = 1.0) -> list[tuple[int, int]]:
-        """(documents, sentences each) of the two Align shapes: documents of max_align_sentences, and
-        max_align_targets small ones, max_align_target_sentences in all (times `scale`, for max_response_bytes)."""
+        """(documents, sentences each) of the two Align shapes: documents of max_align_sentences, and as many
+        small ones as max_align_targets and max_align_source_by_targets allow against max_align_sentences,
+        max_align_target_sentences in all (times `scale`, for max_response_bytes)."""
         limit = self.config
         per_doc = limit.max_align_sentences
         total = limit.max_align_target_sentences
-        return [(max(1, int(total * scale) // per_doc), per_doc),
-                (limit.max_align_targets, max(1, int(total * scale) // limit.max_align_targets))]
+        many = min(limit.max_align_targets, limit.max_align_source_by_targets // limit.max_align_sentences)
+        return [(max(1, int(total * scale) // per_doc), per_doc), (many, max(1, int(total * scale) // many))]
 
     def align_request(self, docs: int, size: int) -> alignment_pb2.AlignRequest:
         c = self.corpus

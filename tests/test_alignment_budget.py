@@ -102,3 +102,12 @@ def test_an_align_that_could_never_fit_the_budget_is_invalid_argument_over_grpc(
             assert stub.Align(request, timeout=120).links
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "memory_budget_mb=1" in info.value.details()
+
+
+def test_source_sentences_times_documents_over_their_limit_is_invalid_input() -> None:
+    aligner = Aligner(limits=AlignmentLimits(max_targets=5, max_sentences_per_document=40, max_source_by_targets=12))
+    over = job(5, 2, documents=3)  # 5 x 3 = 15
+    with pytest.raises(InvalidInput, match="5 sentences against 3 target documents") as refusal:
+        asyncio.run(align_texts(aligner, over))
+    assert refusal.value.limit == "max_align_source_by_targets"
+    assert asyncio.run(align_texts(aligner, job(4, 2, documents=3))).links is not None  # 4 x 3 = 12

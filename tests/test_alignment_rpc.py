@@ -97,7 +97,7 @@ def test_identical_and_unrelated_documents_are_not_errors(client: Client) -> Non
         (lambda c: c.align(RU, [EN], source_language="xx"), "source_language: 'xx' is not supported"),
         (lambda c: c.align("\n".join(["Строка текста."] * 1500), [EN], presegmented=True),
          "source: 1500 sentences, the limit is 1000 per document"),
-        (lambda c: c.align(RU, [EN] * 51), "targets: 51 documents, the limit is 50"),
+        (lambda c: c.align(RU, [EN] * 201), "targets: 201 documents, the limit is 200"),
         (lambda c: c.align(RU, ["x" * 300_000]), "max_message_bytes=200000"),
     ],
 )

@@ -292,7 +292,7 @@ def test_the_default_limits_let_the_largest_requests_run_alone() -> None:
     # door (its bytes, or its sentences if more), for its pairs and for its rows in each document.
     sentences = config.max_align_sentences + config.max_align_target_sentences
     pairs = config.max_align_sentences * config.max_align_target_sentences
-    rows = config.max_align_sentences * config.max_align_targets
+    rows = config.max_align_source_by_targets  # source sentences x target documents
     door = max(budget.estimate(200 * sentences), sentences * SENTENCE_BYTES)
     assert door + pairs * PAIR_BYTES + rows * ROW_DOCUMENT_BYTES <= budget.capacity
     # The largest Segment the default reply limit lets through, 16 bytes a sentence and 3 of text ("No."),

@@ -72,8 +72,10 @@ class ServerConfig:
     memory_per_request_byte: float = _setting(48.0, "bytes of memory a request is estimated to take per byte "
                                               "of its message, and at least 1.25 KiB per sentence once its texts "
                                               "are segmented (benchmarks/memory.py measures both)")
-    max_align_targets: int = _setting(50, "target documents per Align/Compare request (each source sentence "
-                                      "costs 1 KiB and its share of CPU per target document)")
+    max_align_targets: int = _setting(200, "target documents per Align/Compare request")
+    max_align_source_by_targets: int = _setting(50_000, "source sentences times target documents per "
+                                                "Align/Compare request (each such pair costs 1 KiB and its "
+                                                "share of CPU: 1,000 sentences against 50 documents)")
     max_align_sentences: int = _setting(1000, "sentences per document in Align/Compare")
     max_align_target_sentences: int = _setting(4000, "target sentences per Align/Compare request, all together "
                                                "(1,000 x 4,000 sentence pairs in 50 documents are charged 232 MiB)")

@@ -56,14 +56,18 @@ PARALLEL_SAME_SCORE = 0.5
 class AlignmentLimits:
     """Request sizes the engine accepts; larger requests fail with InvalidInput."""
 
-    max_targets: int = 50
+    max_targets: int = 200
     max_sentences_per_document: int = 1000
     max_target_sentences: int = 4000
+    #: Source sentences taking part times target documents: each row's candidates in each document cost memory
+    #: (alignment/jobs.py, ROW_DOCUMENT_BYTES) and time (1,000 against 200 documents took 212 s of CPU).
+    max_source_by_targets: int = 50_000
 
     @classmethod
     def from_config(cls, config: ServerConfig) -> AlignmentLimits:
         """The limits a server (or the in-process command line) is configured with."""
-        return cls(config.max_align_targets, config.max_align_sentences, config.max_align_target_sentences)
+        return cls(config.max_align_targets, config.max_align_sentences, config.max_align_target_sentences,
+                   config.max_align_source_by_targets)
 
     def check_targets(self, count: int, field: str = "targets") -> None:
         """Refuse no target document or more than max_targets, naming the request's field."""
@@ -209,6 +213,12 @@ class Aligner:
             raise InvalidInput(
                 f"targets: {total} sentences in all, the limit is {limits.max_target_sentences}"
             )
+        rows = len(eligible(source, roles))
+        if rows * len(targets) > limits.max_source_by_targets:
+            raise InvalidInput(
+                f"source: {rows} sentences against {len(targets)} target documents ({rows * len(targets)}), over "
+                f"the limit max_align_source_by_targets={limits.max_source_by_targets}; send fewer documents a "
+                "request", field="source", limit="max_align_source_by_targets")
 
     @staticmethod
     def _collect(documents: Sequence[Document], roles: frozenset[Role]) -> tuple[list[str], list[int], list[int]]:
