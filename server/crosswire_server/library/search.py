@@ -35,7 +35,6 @@ from crosswire_server.alignment.facts import statement
 from crosswire_server.alignment.inputs import by_sentence, eligible, presegment
 from crosswire_server.alignment.jobs import alignment_bytes
 from crosswire_server.budget import need
-from crosswire_server.segmentation import SENTENCE_BYTES
 from crosswire_server.errors import InvalidInput
 from crosswire_server.library.ingest import (
     Encoder,
@@ -49,6 +48,7 @@ from crosswire_server.library.ingest import (
 )
 from crosswire_server.library.records import SearchHit, StoredArticle
 from crosswire_server.library.store import Store
+from crosswire_server.segmentation import SENTENCE_BYTES
 
 #: A sentence pair from this cosine on counts towards shared coverage, fully from HIGH_COSINE on
 #: (translations score 0.7-0.9; sentences that merely share a topic 0.3-0.5).
