@@ -240,21 +240,21 @@ class MemoryBudget:
                      if other != key and (mine is None or claim.since < mine.since)]
             held = sum(claim.size for claim in ahead)
             # At the door, a request whose second charge was refused before needs room for both at once.
-            need = mine.size if mine is not None and not beside else size
-            if self.used + need + held > self.capacity:
+            wanted = mine.size if mine is not None and not beside else size
+            if self.used + wanted + held > self.capacity:
                 total = size + beside
                 if mine is not None or (self.used + size > self.capacity
                                         and sum(claim.size for claim in self._claims.values()) + total
                                         <= self.capacity):  # its request again, or a new claim
-                    self._claims[key] = _Claim(mine.since if mine else now, now + CLAIM_S, max(total, need))
+                    self._claims[key] = _Claim(mine.since if mine else now, now + CLAIM_S, max(total, wanted))
                 waiting = (f"; {held // _MB} MB are kept for "
                            f"{'a request' if len(ahead) == 1 else f'{len(ahead)} requests'} refused before") \
                     if held else ""
                 raise Overloaded(
                     f"the server's memory budget is taken by requests in progress ({self.used // _MB} of "
-                    f"{self.capacity // _MB} MB{waiting}; this one needs about {max(1, need // _MB)} MB), limit "
+                    f"{self.capacity // _MB} MB{waiting}; this one needs about {max(1, wanted // _MB)} MB), limit "
                     "memory_budget_mb; retry later", limit="memory_budget_mb")
-            if mine is None or beside or need == size:
+            if mine is None or beside or wanted == size:
                 self._claims.pop(key, None)  # a claim for both charges stays until the second one
             self.used += size
         return Reservation(self, size)

@@ -195,7 +195,7 @@ class Aligner:
             raise InvalidInput(f"names: {len(names)} names for {len(targets)} target documents")
         if len({t.language for t in targets}) > 1:
             raise InvalidInput("targets: all target documents must have the same language")
-        total = 0
+        rows = total = 0  # sentences taking part: the source's, and all targets' together
         for field, document in [("source", source), *((f"targets[{k}]", t) for k, t in enumerate(targets))]:
             count = len(eligible(document, roles))
             if count == 0:
@@ -208,12 +208,14 @@ class Aligner:
                 )
             known = Identification(document.detected_language, document.language_confidence)
             check_declared(document.text, document.language, field, known if document.detected_language else None)
-            total += count if field != "source" else 0
+            if field == "source":
+                rows = count
+            else:
+                total += count
         if total > limits.max_target_sentences:
             raise InvalidInput(
                 f"targets: {total} sentences in all, the limit is {limits.max_target_sentences}"
             )
-        rows = len(eligible(source, roles))
         if rows * len(targets) > limits.max_source_by_targets:
             raise InvalidInput(
                 f"source: {rows} sentences against {len(targets)} target documents ({rows * len(targets)}), over "

@@ -78,8 +78,6 @@ class AlignJob:
     mode: AlignMode = AlignMode.COMPARABLE
     presegmented: bool = False
     roles: frozenset[Role] = field(default=DEFAULT_ROLES)
-    #: Memory the request holds in the budget already (its size's estimate): its pairs must fit beside it.
-    held_bytes: int = 0
 
 
 def _language(value: str, default: str, field_name: str) -> str:
@@ -118,16 +116,17 @@ async def _translations(
 def pair_charge(aligner: Aligner, job: AlignJob, source: Document, targets: list[Document],
                 budget: MemoryBudget | None) -> contextlib.AbstractContextManager:
     """Reserve PAIR_BYTES per sentence pair that takes part and ROW_DOCUMENT_BYTES per source sentence and
-    target document, once the texts are segmented and before the pair matrices exist; a request over its own
-    limits is refused as such, never as an overload."""
+    target document, once the texts are segmented and before the pair matrices exist, beside what the request
+    holds already (its estimate at the door, grown by its sentences); a request over its own limits is refused
+    as such, never as an overload."""
     if budget is None:
         return contextlib.nullcontext()
     rows = len(eligible(source, job.roles))
     pairs = rows * sum(len(eligible(target, job.roles)) for target in targets)
     try:
-        door = current_reservation()  # its estimate at the door, grown by its sentences (Reservation.need)
-        return budget.reserve(alignment_bytes(rows, pairs, len(targets)),
-                              beside=max(job.held_bytes, door.size if door else 0), first=job.held_bytes)
+        door = current_reservation()
+        return budget.reserve(alignment_bytes(rows, pairs, len(targets)), beside=door.size if door else 0,
+                              first=door.first if door else 0)
     except (Overloaded, InvalidInput):
         aligner.validate(source, targets, list(job.names or [""] * len(targets)), job.roles)
         raise

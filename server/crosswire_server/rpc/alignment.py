@@ -112,7 +112,6 @@ class AlignmentServicer(pb_grpc.AlignmentServiceServicer):
             mode=_mode(mode),
             presegmented=request.presegmented,
             roles=frozenset(roles_from_request(request.roles)) or DEFAULT_ROLES,
-            held_bytes=self._runtime.budget.estimate(request.ByteSize()),
         )
         return job, self._translator(request.source_language, request.target_language)
 

@@ -28,8 +28,8 @@ from crosswire_server.segmentation.sentences import cut_long, split_sentences
 from crosswire_server.segmentation.structure import article_parts
 from crosswire_server.segmentation.text import View, paragraphs
 
-__all__ = ["MAX_SENTENCE_CHARS", "MIN_CONFIDENCE", "SENTENCE_BYTES", "Identification", "check_declared", "has_letters", "identify",
-           "segment", "warm_up"]
+__all__ = ["MAX_SENTENCE_CHARS", "MIN_CONFIDENCE", "SENTENCE_BYTES", "Identification", "check_declared",
+           "has_letters", "identify", "segment", "warm_up"]
 
 #: A "sentence" longer than this (no usable punctuation) is cut and flagged forced_split.
 MAX_SENTENCE_CHARS = 1000
