@@ -60,7 +60,8 @@ class AlignmentLimits:
     max_sentences_per_document: int = 1000
     max_target_sentences: int = 4000
     #: Source sentences taking part times target documents: each row's candidates in each document cost memory
-    #: (alignment/jobs.py, ROW_DOCUMENT_BYTES) and time (1,000 against 200 documents took 212 s of CPU).
+    #: (alignment/jobs.py, ROW_DOCUMENT_BYTES) and time (1,000 against 200 documents: 208 s of CPU, against
+    #: 29 s in 5 documents for the same pairs; `python benchmarks/align_rows.py`).
     max_source_by_targets: int = 50_000
 
     @classmethod

@@ -29,9 +29,9 @@ T = TypeVar("T")
 #: for the allocator (1,000 x 4,000 sentences, the most the default limits allow: 183 MiB).
 PAIR_BYTES = 48
 #: ... and per source sentence and target document: each row's candidates in each document, with their
-#: evidence. tracemalloc's peak of Aligner.align, comparable mode, 1,000 source sentences against 5,000 in
-#: 5, 50, 100 and 200 documents: 170, 199, 258 and 372 MiB, 1.14-1.2 KiB more per row and document
-#: past 50 documents; charged 1 KiB beside PAIR_BYTES (234, 278, 327 and 424 MiB).
+#: evidence. `python benchmarks/align_rows.py`, tracemalloc's peak of Aligner.align, 1,000 source sentences
+#: against 5,000 in 5, 50, 100 and 200 documents: 153, 199, 259 and 373 MiB, 1.05-1.2 KiB more per row
+#: and document; charged 1 KiB beside PAIR_BYTES (234, 278, 327 and 424 MiB).
 ROW_DOCUMENT_BYTES = 1024
 
 
