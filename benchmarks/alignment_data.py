@@ -195,6 +195,8 @@ class CrossOutletTask:
     source: list[str]
     target: list[str]
     labels: dict[tuple[int, int], str]
+    #: The English reference of the source document, line for line: what a perfect ru->en model would give.
+    source_reference: list[str] | None = None
 
     @property
     def same(self) -> set[tuple[int, int]]:
@@ -219,6 +221,7 @@ def crossoutlet_tasks(labels_file: Path | None = None) -> list[CrossOutletTask]:
     tasks = []
     for (a, b), pairs in labels.items():
         group = f"{a}|{b}"
-        tasks.append(CrossOutletTask(group, docs[a].source, docs[b].target, pairs))
-        tasks.append(CrossOutletTask(group, docs[b].source, docs[a].target, {(j, i): v for (i, j), v in pairs.items()}))
+        tasks.append(CrossOutletTask(group, docs[a].source, docs[b].target, pairs, docs[a].target))
+        tasks.append(CrossOutletTask(group, docs[b].source, docs[a].target, {(j, i): v for (i, j), v in pairs.items()},
+                                     docs[b].target))
     return tasks
