@@ -184,12 +184,14 @@ def print_distinct(examples: list[Example], probabilities: list[np.ndarray], ext
 
 def print_agreement(shared: list[CrossOutletTask]) -> None:
     """How the second reading's "same" (and any label) agree with the shared labels on the pairs it read."""
-    second = {task.group: task for task in crossoutlet_tasks(LABELS / "second-reading.tsv")}
+    second: dict[str, CrossOutletTask] = {}
+    for task in crossoutlet_tasks(LABELS / "second-reading.tsv"):
+        second.setdefault(task.group, task)  # one direction: the other holds the same labels mirrored
     counts = {"same": [0, 0, 0], "same or related": [0, 0, 0]}  # both, second reading only, shared only
     for task in shared:
-        if task.group not in second or task.source != second[task.group].source:
-            continue  # a pair not read again, or its other direction (the same labels mirrored)
-        again = second[task.group]
+        again = second.get(task.group)
+        if again is None or task.source != again.source:
+            continue  # a pair not read again, or its other direction
         for kind, ours, theirs in (("same", again.same, task.same),
                                    ("same or related", set(again.labels), set(task.labels))):
             counts[kind][0] += len(ours & theirs)
