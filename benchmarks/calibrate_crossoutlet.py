@@ -40,8 +40,12 @@ sentences' clauses (cut at commas, colons, dashes and quotes) and its gain over 
 sentences' (recall at precision 0.80 0.425); the fewer of the two sides' unmatched names or
 numbers, which is high only when both sides state something the other does not (0.425);
 pairwise products of the standardised features (0.418, 0.433 and 0.425 at L2 1, 10 and 30);
-and the project's own 29 more document pairs (data/crossoutlet/more-pairs.tsv) added to the
-training folds (0.410 and 0.403 at half and full weight).
+the project's own 29 more document pairs (data/crossoutlet/more-pairs.tsv) added to the
+training folds (0.410 and 0.403 at half and full weight); a similarity learnt on the
+encoder's vectors (logistic regression on their elementwise product, trained to tell each
+WMT19 sentence's translation from the other sentences of its document, which share its
+topic), as its score and its margin (0.418-0.425); and whether, or how many, specific
+numbers (10 or more, not a year) the two sentences share (0.410-0.433).
 
 --reference-translation measures what a ru->en model could add at best: each Russian
 sentence gets its English reference as its translation, so chrF and shared content words
